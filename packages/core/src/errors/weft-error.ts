@@ -1,0 +1,30 @@
+/**
+ * The one catalogue of Weft's error codes. Codes are stable API: users match on them, so a code
+ * is never renamed or reused for another failure.
+ */
+export const ErrorCodes = {
+  configValidation: 'WEFT_ERR_CONFIG_VALIDATION',
+  configLimit: 'WEFT_ERR_CONFIG_LIMIT',
+  noHealthyUpstream: 'WEFT_ERR_NO_HEALTHY_UPSTREAM',
+  circuitOpen: 'WEFT_ERR_CIRCUIT_OPEN',
+  timeout: 'WEFT_ERR_TIMEOUT',
+  perTryTimeout: 'WEFT_ERR_PER_TRY_TIMEOUT',
+  retriesExhausted: 'WEFT_ERR_RETRIES_EXHAUSTED',
+  faultInjected: 'WEFT_ERR_FAULT_INJECTED',
+  unauthenticated: 'WEFT_ERR_UNAUTHENTICATED',
+  permissionDenied: 'WEFT_ERR_PERMISSION_DENIED',
+  controlPlaneUnavailable: 'WEFT_ERR_CONTROL_PLANE_UNAVAILABLE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Base of every error Weft throws; `code` is stable, `cause` always chains the underlying error. */
+export class WeftError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WeftError';
+    this.code = code;
+  }
+}
