@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { RegisteredWorkload, Resource } from '../src/index.ts';
+import type { RegisteredWorkload, Resource, SourceWorkload } from '../src/index.ts';
 import { parseConfig } from '../src/index.ts';
 
 /** Istio's Bookinfo YAMLs, unmodified, from the shared reference folder. */
@@ -39,8 +39,11 @@ export const BOOKINFO_WORKLOADS: readonly RegisteredWorkload[] = [
   ports: { 9080: Number(port) },
 }));
 
-export const PRODUCTPAGE = { namespace: 'default', labels: { app: 'productpage', version: 'v1' } } as const;
-export const REVIEWS_V2 = { namespace: 'default', labels: { app: 'reviews', version: 'v2' } } as const;
+export const PRODUCTPAGE: SourceWorkload = {
+  namespace: 'default',
+  labels: { app: 'productpage', version: 'v1' },
+};
+export const REVIEWS_V2: SourceWorkload = { namespace: 'default', labels: { app: 'reviews', version: 'v2' } };
 
 /** A request as routing sees it. */
 export function request(path: string, headers: Record<string, string> = {}, method = 'GET') {

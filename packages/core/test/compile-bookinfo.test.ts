@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compile, parseConfig, pickWeighted } from '../src/index.ts';
+import { compile, parseConfig, pickWeighted, type SourceWorkload } from '../src/index.ts';
 import {
   BOOKINFO_DIRECTORY,
   BOOKINFO_WORKLOADS,

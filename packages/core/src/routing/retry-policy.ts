@@ -1,7 +1,8 @@
 /**
  * A route's retry policy with Istio's defaults applied. With no `retries` on the route, Istio
  * (and so Weft) retries twice on connect-failure, refused-stream, unavailable, cancelled and
- * retriable-status-codes (503). `attempts: 0` disables retries.
+ * retriable-status-codes (503). A `retries` block without `attempts`, or with `attempts: 0`,
+ * disables retries, as Istio's translation does.
  */
 export interface RetryPolicy {
   /** Retries after the first try; 0 disables retrying. */
@@ -28,6 +29,7 @@ export interface RetrySpec {
 
 const DEFAULT_RETRY_ON = 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes';
 export const DEFAULT_BACKOFF_BASE_MS = 25;
+const DEFAULT_ATTEMPTS = 2;
 
 export function compileRetryPolicy(spec: RetrySpec | undefined): RetryPolicy {
   const retryOn = new Set<string>();
@@ -46,7 +48,7 @@ export function compileRetryPolicy(spec: RetrySpec | undefined): RetryPolicy {
   }
   if (retryOn.has('retriable-status-codes') && retriableStatusCodes.size === 0) retriableStatusCodes.add(503);
   return {
-    attempts: spec === undefined ? 2 : (spec.attempts ?? 2),
+    attempts: spec === undefined ? DEFAULT_ATTEMPTS : (spec.attempts ?? 0),
     ...(spec?.perTryTimeout === undefined ? {} : { perTryTimeoutMs: spec.perTryTimeout }),
     retryOn,
     retriableStatusCodes,

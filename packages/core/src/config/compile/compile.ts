@@ -6,6 +6,7 @@ import {
   type MeshResource,
   type ResourcesByKind,
 } from '../resources.ts';
+import { indexDestinationRules } from './mesh-index.ts';
 import { DEFAULT_MESH_OPTIONS, type MeshOptions } from './mesh-options.ts';
 import { MeshSnapshot } from './mesh-snapshot.ts';
 import { compareResources } from './resource-order.ts';
@@ -44,10 +45,13 @@ export function compile(
     },
     meshOptions,
   );
-  return new MeshSnapshot(
-    { resources: byKind, services, options: meshOptions },
-    options.revision ?? 'static',
-  );
+  const index = {
+    resources: byKind,
+    services,
+    options: meshOptions,
+    destinationRulesFor: indexDestinationRules(byKind.DestinationRule),
+  };
+  return new MeshSnapshot(index, options.revision ?? 'static');
 }
 
 /**

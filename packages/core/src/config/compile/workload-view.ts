@@ -35,6 +35,10 @@ export class WorkloadView {
   readonly #services: ReadonlyMap<string, MeshService>;
   readonly #tables = new Map<string, Map<number, RouteTable<HttpRouteSpec>>>();
   readonly #clusters = new Map<string, Cluster>();
+  /** VirtualServices for this workload, by each exact host they claim, in resource order. */
+  readonly #exactClaims = new Map<string, VirtualServiceResource[]>();
+  /** VirtualServices for this workload that claim wildcard hosts, in resource order. */
+  readonly #wildcardClaimants: VirtualServiceResource[] = [];
 
   constructor(index: MeshIndex, source: SourceWorkload) {
     this.#index = index;
@@ -110,7 +114,7 @@ export class WorkloadView {
     const service = this.#services.get(destination.host) ?? this.#index.services.get(destination.host);
     if (service === undefined) return undefined;
     const rule = selectDestinationRule(
-      this.#index.resources.DestinationRule,
+      this.#index.destinationRulesFor(service.host),
       service.host,
       service.namespace,
       this.source,
@@ -130,7 +134,18 @@ export class WorkloadView {
   #buildRouteTables(): void {
     const hosts = new Set<string>(this.#services.keys());
     for (const virtualService of this.#meshVirtualServices()) {
-      for (const host of virtualService.spec.hosts) if (!host.includes('*')) hosts.add(host);
+      let hasWildcard = false;
+      for (const host of virtualService.spec.hosts) {
+        if (host.includes('*')) {
+          hasWildcard = true;
+          continue;
+        }
+        hosts.add(host);
+        const claims = this.#exactClaims.get(host);
+        if (claims === undefined) this.#exactClaims.set(host, [virtualService]);
+        else if (!claims.includes(virtualService)) claims.push(virtualService);
+      }
+      if (hasWildcard) this.#wildcardClaimants.push(virtualService);
     }
     for (const host of hosts) {
       const service = this.#services.get(host);
@@ -162,9 +177,9 @@ export class WorkloadView {
   }
 
   #buildTable(host: string, port: number, service: MeshService | undefined): RouteTable<HttpRouteSpec> {
-    const claims = claimingVirtualServices(this.#meshVirtualServices(), host).filter((virtualService) =>
-      this.#mayClaim(virtualService, host),
-    );
+    const exact = this.#exactClaims.get(host);
+    const claimants = exact ?? claimingWildcards(this.#wildcardClaimants, host);
+    const claims = claimants.filter((virtualService) => this.#mayClaim(virtualService, host));
     if (claims.length === 0) {
       return new RouteTable(host, port, service === undefined ? [] : [this.#defaultRoute(host, port)]);
     }
@@ -172,7 +187,7 @@ export class WorkloadView {
     for (const virtualService of claims) {
       const vsGateways = virtualService.spec.gateways ?? [];
       (virtualService.spec.http ?? []).forEach((route, index) => {
-        const compiled = this.#compileRoute(virtualService, route, index, vsGateways, host, port, service);
+        const compiled = this.#compileRoute(virtualService, route, index, vsGateways, port);
         if (compiled !== undefined) routes.push(compiled);
       });
     }
@@ -184,9 +199,7 @@ export class WorkloadView {
     route: HttpRouteSpec,
     index: number,
     vsGateways: readonly string[],
-    host: string,
     port: number,
-    service: MeshService | undefined,
   ): CompiledRoute<HttpRouteSpec> | undefined {
     const blocks = route.match ?? [];
     const applicable = blocks.filter((block) => this.#blockApplies(block, vsGateways, port));
@@ -212,8 +225,6 @@ export class WorkloadView {
       for (const destination of destinations) (destination as { weight: number }).weight = 1;
     }
     const source = resourceKey(virtualService);
-    void host;
-    void service;
     return {
       name: route.name ?? `${source}#${index}`,
       source,
@@ -256,16 +267,15 @@ export class WorkloadView {
 }
 
 /**
- * The VirtualServices whose hosts claim `host`: those naming it exactly, else those with the
- * most specific wildcard. Several claimants are merged in resource order (see resource-order.ts):
- * their routes are concatenated, so the oldest resource's routes are tried first.
+ * The VirtualServices that claim `host` through a wildcard, when none names it exactly: those
+ * with the most specific (longest) matching pattern. Several claimants, exact or wildcard, are
+ * merged in resource order (see resource-order.ts): their routes are concatenated, so the
+ * oldest resource's routes are tried first.
  */
-function claimingVirtualServices(
+function claimingWildcards(
   candidates: readonly VirtualServiceResource[],
   host: string,
 ): VirtualServiceResource[] {
-  const exact = candidates.filter((virtualService) => virtualService.spec.hosts.includes(host));
-  if (exact.length > 0) return exact;
   let best = -1;
   let claims: VirtualServiceResource[] = [];
   for (const virtualService of candidates) {

@@ -741,21 +741,19 @@ const virtualServiceFields = z.strictObject({
 });
 type VirtualServiceFields = z.output<typeof virtualServiceFields>;
 
-/** A VirtualService without hosts is a delegate: only HTTP routes, no gateways, no delegation. */
-function checkDelegate(spec: VirtualServiceFields, context: Context): void {
-  if ((spec.hosts ?? []).length > 0) return;
-  const why = 'a VirtualService without hosts is a delegate';
-  if ((spec.gateways ?? []).length > 0) addProblem(context, `${why} and cannot set gateways`, ['gateways']);
-  if ((spec.tls ?? []).length > 0) addProblem(context, `${why} and cannot have tls routes`, ['tls']);
-  if ((spec.tcp ?? []).length > 0) addProblem(context, `${why} and cannot have tcp routes`, ['tcp']);
-  for (const [index, route] of (spec.http ?? []).entries()) {
-    if (route.delegate !== undefined)
-      addProblem(context, `${why}; it cannot delegate again`, ['http', index, 'delegate']);
-  }
-}
-
+/**
+ * Istio accepts a VirtualService without hosts as a delegate (the target of `http[].delegate`).
+ * Weft does not implement delegation, so such a resource could never apply: it is refused.
+ */
 function checkHosts(spec: VirtualServiceFields, isGatewayOnly: boolean, context: Context): void {
   const hosts = spec.hosts ?? [];
+  if (hosts.length === 0) {
+    addProblem(
+      context,
+      'hosts must list at least one host (delegate VirtualServices without hosts are not supported)',
+      ['hosts'],
+    );
+  }
   for (const [index, host] of hosts.entries()) {
     if (host === '*' && !isGatewayOnly) {
       addProblem(context, '"*" is allowed only when the VirtualService is bound to gateways (not "mesh")', [
@@ -811,7 +809,6 @@ export const virtualServiceSpecSchema = virtualServiceFields
   .superRefine((spec, context) => {
     const gateways = spec.gateways ?? [];
     const isGatewayOnly = gateways.length > 0 && !gateways.includes('mesh');
-    checkDelegate(spec, context);
     checkHosts(spec, isGatewayOnly, context);
     if (!isGatewayOnly) checkJwtClaimRouting(spec, context);
     checkSniHosts(spec, context);
@@ -819,7 +816,6 @@ export const virtualServiceSpecSchema = virtualServiceFields
       addProblem(context, 'a VirtualService needs at least one http, tls or tcp route', ['http']);
     }
   })
-  // Only a delegate VirtualService has no hosts; an empty list spares every consumer the check.
   .transform((spec) => ({ ...spec, hosts: spec.hosts ?? [] }));
 
 export type VirtualServiceSpec = z.output<typeof virtualServiceSpecSchema>;
