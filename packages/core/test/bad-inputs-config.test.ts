@@ -163,7 +163,9 @@ describe('A6: unknown fields', () => {
     expect(issues).toMatchObject([
       { severity: 'warning', code: 'unknown-field', path: 'spec.http[0].futureKnob' },
     ]);
-    expect((resources[0]?.spec as { http: object[] }).http[0]).not.toHaveProperty('futureKnob');
+    const spec = resources[0]?.spec as { http: object[] } | undefined;
+    expect(spec?.http[0]).toBeDefined();
+    expect(spec?.http[0]).not.toHaveProperty('futureKnob');
   });
 
   it('refuses an unknown field in a security kind (fail closed)', () => {

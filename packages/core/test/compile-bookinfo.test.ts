@@ -16,7 +16,7 @@ const registry = { workloads: BOOKINFO_WORKLOADS };
 /** Where a request from `source` to `host` lands: the subset and the endpoint ports. */
 function land(
   resources: ReturnType<typeof loadBookinfo>,
-  source: typeof PRODUCTPAGE,
+  source: SourceWorkload,
   host: string,
   headers = {},
   draw = 0,

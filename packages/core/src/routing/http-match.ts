@@ -1,6 +1,6 @@
 import type { StringMatch } from '../config/schema-primitives.ts';
 import { queryParameter, type RouteRequest } from './route-request.ts';
-import { compileStringMatch, type ValueMatcher } from './string-matcher.ts';
+import { compileStringMatch } from './string-matcher.ts';
 
 /**
  * The request-time conditions of one Istio HTTPMatchRequest. `sourceLabels`, `sourceNamespace`
