@@ -28,7 +28,7 @@ export function compileStringMatch(
     case 'prefix': {
       if (options.ignoreCase === true) {
         const expected = match.value.toLowerCase();
-        return (value) => value !== undefined && value.slice(0, expected.length).toLowerCase() === expected;
+        return (value) => value !== undefined && value.toLowerCase().startsWith(expected);
       }
       const expected = match.value;
       return (value) => value?.startsWith(expected) === true;

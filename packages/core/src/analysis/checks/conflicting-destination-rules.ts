@@ -32,7 +32,7 @@ function* duplicatesIn(rules: readonly DestinationRuleResource[]): Iterable<Find
         yield {
           resource: rule,
           path: 'spec.trafficPolicy',
-          message: `ignored: ${policyOwner} is older and already sets the top-level trafficPolicy for "${rule.spec.host}"; move the settings into it`,
+          message: `ignored: ${policyOwner} comes first in resource order and already sets the top-level trafficPolicy for "${rule.spec.host}"; move the settings into it`,
         };
       }
     }
@@ -43,7 +43,7 @@ function* duplicatesIn(rules: readonly DestinationRuleResource[]): Iterable<Find
         yield {
           resource: rule,
           path: `spec.subsets[${index}]`,
-          message: `ignored: ${owner} is older and already defines subset "${subset.name}" for "${rule.spec.host}"; rename or remove one of them`,
+          message: `ignored: ${owner} comes first in resource order and already defines subset "${subset.name}" for "${rule.spec.host}"; rename or remove one of them`,
         };
       }
     }

@@ -6,7 +6,8 @@ import type { AnalysisCheck } from '../analysis-check.ts';
 export const conflictingVirtualServices: AnalysisCheck = {
   code: 'conflicting-virtual-services',
   severity: 'warning',
-  summary: 'Several VirtualServices claim the same host for sidecars; their routes are merged oldest first.',
+  summary:
+    'Several VirtualServices claim the same host for sidecars; their routes are merged in resource order.',
   *run({ snapshot }) {
     const firstClaim = new Map<string, string>();
     for (const virtualService of snapshot.resources.VirtualService) {
@@ -21,7 +22,7 @@ export const conflictingVirtualServices: AnalysisCheck = {
         yield {
           resource: virtualService,
           path: `spec.hosts[${index}]`,
-          message: `${owner} also claims "${host}"; Weft appends this resource's routes after its routes (oldest first), which Istio leaves undefined — keep one VirtualService per host`,
+          message: `${owner} also claims "${host}"; it comes first in resource order (creation time, then namespace and name), so Weft tries its routes before this resource's; Istio leaves this order undefined — keep one VirtualService per host`,
         };
       }
     }

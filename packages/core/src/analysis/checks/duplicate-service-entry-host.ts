@@ -5,7 +5,7 @@ export const duplicateServiceEntryHost: AnalysisCheck = {
   code: 'service-entry-host-shadowed',
   severity: 'warning',
   summary:
-    'A ServiceEntry host is already defined by a service or an older ServiceEntry, so this one is ignored.',
+    'A ServiceEntry host is already defined by a service or an earlier ServiceEntry (in resource order), so this one is ignored.',
   *run({ snapshot }) {
     for (const entry of snapshot.resources.ServiceEntry) {
       for (const [index, host] of entry.spec.hosts.entries()) {

@@ -34,10 +34,13 @@ export const mtlsConflict: AnalysisCheck = {
             );
           });
         if (strict === undefined) continue;
+        const policies = snapshot
+          .inboundFor({ namespace: strict.endpoint.namespace, labels: strict.endpoint.labels })
+          .peerAuthentication.sources.join(', ');
         yield {
           resource: rule,
           path,
-          message: `tls mode ${mode} sends traffic to "${strict.service.host}" without mesh mTLS, but its workloads require STRICT mTLS (${strict.endpoint.origin}); use ISTIO_MUTUAL or remove the tls setting`,
+          message: `tls mode ${mode} sends traffic to "${strict.service.host}" without mesh mTLS, but its workloads require STRICT mTLS (${strict.endpoint.origin}, by ${policies}); use ISTIO_MUTUAL, remove the tls setting, or relax that PeerAuthentication`,
         };
       }
     }

@@ -21,7 +21,7 @@ export const subsetNotDefined: AnalysisCheck = {
         yield {
           resource: virtualService,
           path: `${destination.path}.subset`,
-          message: `no DestinationRule for "${host}" defines subset "${subset}"; requests routed here fail with "no healthy upstream" — add the subset to the host's DestinationRule, applying the DestinationRule before the VirtualService`,
+          message: `no DestinationRule for "${host}" defines subset "${subset}"; requests routed here fail with "no healthy upstream" — add the subset to the host's DestinationRule (and apply it before the VirtualService that uses it)`,
         };
       }
     }

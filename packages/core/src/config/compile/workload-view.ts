@@ -205,7 +205,8 @@ export class WorkloadView {
     const applicable = blocks.filter((block) => this.#blockApplies(block, vsGateways, port));
     if (blocks.length > 0 && applicable.length === 0) return undefined;
     const matches: RequestPredicate = anyOf(applicable.map((block) => compileHttpMatch(block)));
-    const destinations: RouteDestination[] = (route.route ?? []).map((entry) => {
+    const entries = route.route ?? [];
+    const destinations: RouteDestination[] = entries.map((entry) => {
       const destinationHost = entry.destination.host;
       const target = this.#index.services.get(destinationHost);
       const destinationPort =
@@ -217,13 +218,11 @@ export class WorkloadView {
         host: destinationHost,
         port: destinationPort,
         ...(subset === undefined ? {} : { subset }),
-        weight: entry.weight ?? 0,
+        // A single destination takes all traffic, whatever its weight (validation requires
+        // weights when there are several).
+        weight: entries.length === 1 ? 1 : (entry.weight ?? 0),
       };
     });
-    // Istio: with no weights set, a single destination takes everything and several share equally.
-    if (destinations.length > 0 && destinations.every((destination) => destination.weight === 0)) {
-      for (const destination of destinations) (destination as { weight: number }).weight = 1;
-    }
     const source = resourceKey(virtualService);
     return {
       name: route.name ?? `${source}#${index}`,
