@@ -64,13 +64,20 @@ export {
   type SourceLocation,
 } from './errors/config-validation-error.ts';
 export { type ErrorCode, ErrorCodes, WeftError } from './errors/weft-error.ts';
+export { type Disposer, EventChannel } from './events/event-channel.ts';
+export { type Random, seededRandom, systemRandom } from './randomness/random.ts';
 export type { Locality, RegisteredWorkload, Registry } from './registry/workload.ts';
 export type { HttpMatchConditions, RequestPredicate } from './routing/http-match.ts';
-export type { RetryPolicy } from './routing/retry-policy.ts';
-export type { RouteRequest } from './routing/route-request.ts';
+export { compileRetryPolicy, type RetryPolicy } from './routing/retry-policy.ts';
+export { pathOnly, type RouteRequest } from './routing/route-request.ts';
 export {
   type CompiledRoute,
+  matchedUriPrefix,
   pickWeighted,
   type RouteDestination,
   RouteTable,
 } from './routing/route-table.ts';
+export { type Clock, systemClock, type TimerHandle } from './time/clock.ts';
+export { type CreateMeshOptions, createMesh, Mesh, type RejectionEvent, type SnapshotEvent } from './mesh/create-mesh.ts';
+export type { StaticConfig } from './mesh/config-source.ts';
+export type { WorkloadIdentity } from './mesh/workload-identity.ts';

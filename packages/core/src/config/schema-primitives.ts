@@ -47,10 +47,26 @@ export function durationMs(bounds: { readonly min?: number; readonly max?: numbe
 /** A duration that Istio requires to be at least 1 ms (timeouts, intervals, ejection times). */
 export const positiveDurationMs = durationMs({ min: 1 });
 
+/** A duration where 0 switches the feature off (Istio skips its ≥ 1ms check for exactly 0). */
+export const durationOrZeroMs = durationMs().refine(
+  (ms) => ms === 0 || ms >= 1,
+  'duration must be 0 (disabled) or at least 1ms',
+);
+
 /** A non-negative 32-bit integer, as protobuf's uint32 / UInt32Value. */
 export const uint32 = z.number().int().min(0).max(4_294_967_295);
 /** A 32-bit integer, as protobuf's int32 / Int32Value. */
 export const int32 = z.number().int().min(-2_147_483_648).max(2_147_483_647);
+
+/** A non-negative int32 (a count or a limit); `field` names it in the message. */
+export function nonNegativeInt32(field: string) {
+  return int32.min(0, `${field} must be ≥ 0`);
+}
+
+/** uint64 as YAML users write it (a number) or as proto JSON encodes it (a decimal string). */
+export const uint64 = z
+  .union([z.number(), z.string().regex(/^\d+$/, 'must be a non-negative integer').transform(Number)])
+  .pipe(z.number().int().min(0, 'must be ≥ 0').max(Number.MAX_SAFE_INTEGER, 'is too large'));
 
 export const portNumber = z.number().int().min(1, 'port must be 1–65535').max(65_535, 'port must be 1–65535');
 
@@ -87,6 +103,19 @@ export const labels = z
   )
   .refine((value) => Object.keys(value).length <= 4096, 'at most 4096 labels');
 
+/**
+ * A `map<string, V>`: keys are checked here rather than by a zod key schema, so that a bad key
+ * gets its own message (a key schema reports only "Invalid key in record").
+ */
+export function mapOf<V extends z.ZodType>(value: V, keyProblem: (key: string) => string | undefined) {
+  return z.record(z.string(), value).superRefine((map, context) => {
+    for (const key of Object.keys(map)) {
+      const problem = keyProblem(key);
+      if (problem !== undefined) context.addIssue({ code: 'custom', path: [key], message: problem });
+    }
+  });
+}
+
 /** Istio's `StringMatch` (one of exact, prefix, regex), normalized to a tagged union. */
 export type StringMatch =
   | { readonly type: 'exact'; readonly value: string }
@@ -113,14 +142,6 @@ export const stringMatch = z
 
 /** `workloadSelector` / `selector`: `matchLabels` only, as Istio. */
 export const workloadSelector = z.strictObject({ matchLabels: labels.optional() });
-
-/** Istio's `targetRef` / `targetRefs` (PolicyTargetReference) on security and telemetry kinds. */
-export const policyTargetReference = z.strictObject({
-  group: z.string().optional(),
-  kind: z.string().min(1),
-  name: z.string().min(1),
-  namespace: z.string().optional(),
-});
 
 /** `exportTo`: `.` (this namespace), `*` (all), `~` (none) or namespace names. */
 export const exportTo = cappedArray(z.string().min(1), 256).optional();

@@ -46,7 +46,9 @@ export function compileRetryPolicy(spec: RetrySpec | undefined): RetryPolicy {
       retryOn.add(condition);
     }
   }
-  if (retryOn.has('retriable-status-codes') && retriableStatusCodes.size === 0) retriableStatusCodes.add(503);
+  // Istio's default conditions bring their own code (503); a route that sets retryOn replaces
+  // both, so retriable-status-codes without codes retries on none, as Istio translates it.
+  if (spec?.retryOn === undefined) retriableStatusCodes.add(503);
   return {
     attempts: spec === undefined ? DEFAULT_ATTEMPTS : (spec.attempts ?? 0),
     ...(spec?.perTryTimeout === undefined ? {} : { perTryTimeoutMs: spec.perTryTimeout }),

@@ -23,6 +23,12 @@ export interface CompiledRoute<Spec = unknown> {
   /** `VirtualService/<ns>/<name>`, or `default` for the implicit route to a service. */
   readonly source: string;
   readonly matches: RequestPredicate;
+  /**
+   * The match blocks that apply to this caller, in order, with the URI prefix each matched on
+   * (when it matched on a prefix): a `rewrite.uri` replaces the prefix that matched, or the
+   * whole path otherwise.
+   */
+  readonly matchBlocks: readonly { readonly matches: RequestPredicate; readonly uriPrefix?: string }[];
   readonly destinations: readonly RouteDestination[];
   /** Sum of destination weights; a weighted pick draws from [0, totalWeight). */
   readonly totalWeight: number;
@@ -48,7 +54,11 @@ export class RouteTable<Spec = unknown> {
   }
 
   match(request: RouteRequest): CompiledRoute<Spec> | undefined {
-    const path = pathOnly(request.path);
+    return this.matchPath(request, pathOnly(request.path));
+  }
+
+  /** As `match`, for a caller that has already split the query string off. */
+  matchPath(request: RouteRequest, path: string): CompiledRoute<Spec> | undefined {
     for (const route of this.routes) {
       if (route.matches(request, path)) return route;
     }
@@ -66,6 +76,16 @@ export function pickWeighted(route: CompiledRoute, draw: number): RouteDestinati
     if (remaining < 0) return destination;
   }
   return destinations[destinations.length - 1];
+}
+
+/** The URI prefix the request matched `route` on, if it matched a block with a prefix URI. */
+export function matchedUriPrefix(
+  route: CompiledRoute,
+  request: RouteRequest,
+  path: string,
+): string | undefined {
+  for (const block of route.matchBlocks) if (block.matches(request, path)) return block.uriPrefix;
+  return undefined;
 }
 
 export function clusterName(host: string, port: number, subset: string | undefined): string {

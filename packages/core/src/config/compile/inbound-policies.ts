@@ -87,17 +87,23 @@ interface ScopedPolicy {
  * Istio's scoping for AuthorizationPolicy, RequestAuthentication and Telemetry: a policy in the
  * root namespace without selector applies mesh-wide; one in the workload's namespace applies
  * when it has no selector, when its selector matches, or when a targetRef names the workload's
- * Service.
+ * Service. For authorization and request authentication, a root-namespace policy with a
+ * selector applies to matching workloads in every namespace (`selectorsReachAcrossMesh`), as
+ * Istio's AuthorizationPolicy reference says.
  */
 export function appliesTo(
   policy: ScopedPolicy,
   workload: DestinationWorkload,
   rootNamespace: string,
+  selectorsReachAcrossMesh = false,
 ): boolean {
   const { spec, metadata } = policy;
   const targets = [...(spec.targetRef === undefined ? [] : [spec.targetRef]), ...(spec.targetRefs ?? [])];
-  if (metadata.namespace === rootNamespace && spec.selector === undefined && targets.length === 0)
-    return true;
+  const inRoot = metadata.namespace === rootNamespace;
+  if (inRoot && spec.selector === undefined && targets.length === 0) return true;
+  if (inRoot && selectorsReachAcrossMesh && spec.selector !== undefined && targets.length === 0) {
+    return labelsMatch(spec.selector.matchLabels, workload.labels);
+  }
   if (metadata.namespace !== workload.namespace) return false;
   if (targets.length > 0) {
     return targets.some((target) => target.kind === 'Service' && target.name === workload.service);
@@ -124,7 +130,9 @@ export interface InboundPolicies {
 export function resolveInboundPolicies(index: MeshIndex, workload: DestinationWorkload): InboundPolicies {
   const { resources, options } = index;
   const root = options.rootNamespace;
-  const authorization = resources.AuthorizationPolicy.filter((policy) => appliesTo(policy, workload, root));
+  const authorization = resources.AuthorizationPolicy.filter((policy) =>
+    appliesTo(policy, workload, root, true),
+  );
   const byAction = (action: string) =>
     authorization.filter((policy) => (policy.spec.action ?? 'ALLOW') === action);
   return {

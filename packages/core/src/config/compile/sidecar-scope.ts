@@ -6,7 +6,8 @@ import { labelsMatch } from './visibility.ts';
 
 /**
  * What a Sidecar resource lets one workload see: egress `namespace/host` entries and the
- * outbound traffic policy. Chosen as Istio does: a Sidecar in the workload's namespace whose
+ * outbound traffic policy (`.` is the workload's own namespace, even in the root namespace's
+ * Sidecar). Chosen as Istio does: a Sidecar in the workload's namespace whose
  * selector matches it, else the namespace's selector-less Sidecar, else the root namespace's.
  */
 export interface SidecarScope {
@@ -46,7 +47,7 @@ export function selectSidecarScope(
         if (entry.namespace === '~') return false;
         const namespaceMatches =
           entry.namespace === '*' ||
-          (entry.namespace === '.' ? namespace === sidecarNamespace : entry.namespace === namespace);
+          (entry.namespace === '.' ? namespace === source.namespace : entry.namespace === namespace);
         return namespaceMatches && hostMatches(entry.host, host);
       }),
   };

@@ -202,9 +202,16 @@ export class WorkloadView {
     port: number,
   ): CompiledRoute<HttpRouteSpec> | undefined {
     const blocks = route.match ?? [];
+    // A route without match blocks inherits the VirtualService's gateways; one whose blocks all
+    // exclude this caller can never match it. Either way it is left out of this caller's table.
+    if (blocks.length === 0 && vsGateways.length > 0 && !vsGateways.includes(MESH_GATEWAY)) return undefined;
     const applicable = blocks.filter((block) => this.#blockApplies(block, vsGateways, port));
     if (blocks.length > 0 && applicable.length === 0) return undefined;
-    const matches: RequestPredicate = anyOf(applicable.map((block) => compileHttpMatch(block)));
+    const matchBlocks = applicable.map((block) => ({
+      matches: compileHttpMatch(block),
+      ...(block.uri?.type === 'prefix' ? { uriPrefix: block.uri.value } : {}),
+    }));
+    const matches: RequestPredicate = anyOf(matchBlocks.map((block) => block.matches));
     const entries = route.route ?? [];
     const destinations: RouteDestination[] = entries.map((entry) => {
       const destinationHost = entry.destination.host;
@@ -228,6 +235,7 @@ export class WorkloadView {
       name: route.name ?? `${source}#${index}`,
       source,
       matches,
+      matchBlocks,
       destinations,
       totalWeight: destinations.reduce((sum, destination) => sum + destination.weight, 0),
       ...(route.timeout === undefined || route.timeout === 0 ? {} : { timeoutMs: route.timeout }),
@@ -258,6 +266,7 @@ export class WorkloadView {
       name: 'default',
       source: 'default',
       matches: () => true,
+      matchBlocks: [],
       destinations: [{ clusterName: clusterName(host, port, undefined), host, port, weight: 1 }],
       totalWeight: 1,
       retry: compileRetryPolicy(undefined),

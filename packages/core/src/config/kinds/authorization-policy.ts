@@ -1,7 +1,9 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { KindDefinition } from '../kind-definition.ts';
-import { cappedArray, hostName, policyTargetReference, workloadSelector } from '../schema-primitives.ts';
+import { cappedArray, hostName } from '../schema-primitives.ts';
+import { addProblem } from './custom-issue.ts';
+import { checkTargeting, foldTargetRefs, policyTargetingFields } from './policy-targeting.ts';
 
 /**
  * AuthorizationPolicy (security.istio.io): which callers may perform which operations on a workload.
@@ -16,12 +18,6 @@ import { cappedArray, hostName, policyTargetReference, workloadSelector } from '
  * metadata) refuses the whole resource instead of being ignored, since ignoring part of a rule could
  * widen an ALLOW or drop a DENY.
  */
-
-type Context = z.core.$RefinementCtx;
-
-function addIssue(context: Context, path: readonly PropertyKey[], message: string): void {
-  context.addIssue({ code: 'custom', path: [...path], message });
-}
 
 const CUSTOM_REFUSAL =
   'CUSTOM (external authorization) is not supported by Weft, so the policy is refused rather than ' +
@@ -122,10 +118,7 @@ function ruleValue(field: string, problem: (value: string) => string | undefined
   return z
     .string()
     .min(1, `empty value in ${field}: remove it, or use "*" to require that the value is present`)
-    .superRefine((value, context) => {
-      const found = problem(value);
-      if (found !== undefined) addIssue(context, [], found);
-    });
+    .superRefine((value, context) => addProblem(context, problem(value)));
 }
 
 function ruleValues(field: string, problem?: (value: string) => string | undefined, max?: number) {
@@ -154,9 +147,8 @@ export const sourceSchema = z
   })
   .superRefine((source, context) => {
     if (!Object.values(source).some((list) => list !== undefined && list.length > 0)) {
-      addIssue(
+      addProblem(
         context,
-        [],
         'source is empty, which Istio rejects (at least one field must be set): add principals, namespaces, ' +
           'ipBlocks or another field, or remove the entry to match any source',
       );
@@ -167,11 +159,11 @@ export const sourceSchema = z
       (field) => (source[field]?.length ?? 0) > 0,
     );
     if (hasServiceAccounts && identityFields.length > 0) {
-      addIssue(
+      addProblem(
         context,
-        [identityFields[0] ?? 'principals'],
         `serviceAccounts cannot be combined with ${identityFields.join(', ')}: use serviceAccounts ` +
           '("<namespace>/<serviceAccount>") alone, or principals and namespaces alone',
+        [identityFields[0] ?? 'principals'],
       );
     }
   });
@@ -189,9 +181,8 @@ export const operationSchema = z
   })
   .superRefine((operation, context) => {
     if (!Object.values(operation).some((list) => list !== undefined && list.length > 0)) {
-      addIssue(
+      addProblem(
         context,
-        [],
         'operation is empty, which Istio rejects (at least one field must be set): add hosts, ports, ' +
           'methods or paths, or remove the entry to match any operation',
       );
@@ -279,13 +270,12 @@ export const conditionSchema = z
   .superRefine((condition, context) => {
     const classified = classifyConditionKey(condition.key);
     if (!classified.isAccepted) {
-      addIssue(context, ['key'], classified.reason);
+      addProblem(context, classified.reason, ['key']);
       return;
     }
     if ((condition.values?.length ?? 0) + (condition.notValues?.length ?? 0) === 0) {
-      addIssue(
+      addProblem(
         context,
-        [],
         `condition "${condition.key}" needs values or notValues: list what to match or remove it`,
       );
     }
@@ -293,20 +283,19 @@ export const conditionSchema = z
     if (valueProblem === undefined) return;
     for (const field of ['values', 'notValues'] as const) {
       condition[field]?.forEach((value, index) => {
-        const problem = valueProblem(value);
-        if (problem !== undefined) addIssue(context, [field, index], problem);
+        addProblem(context, valueProblem(value), [field, index]);
       });
     }
   });
 
 const fromSchema = z.strictObject({ source: sourceSchema.optional() }).superRefine((from, context) => {
   if (from.source === undefined)
-    addIssue(context, ['source'], 'each from entry needs a source: add source: {...}');
+    addProblem(context, 'each from entry needs a source: add source: {...}', ['source']);
 });
 
 const toSchema = z.strictObject({ operation: operationSchema.optional() }).superRefine((to, context) => {
   if (to.operation === undefined)
-    addIssue(context, ['operation'], 'each to entry needs an operation: add operation: {...}');
+    addProblem(context, 'each to entry needs an operation: add operation: {...}', ['operation']);
 });
 
 export const ruleSchema = z
@@ -318,77 +307,16 @@ export const ruleSchema = z
   .superRefine((rule, context) => {
     for (const field of ['from', 'to'] as const) {
       if (rule[field]?.length === 0) {
-        addIssue(
-          context,
-          [field],
-          `"${field}" is an empty list, which Istio rejects: remove it to match anything`,
-        );
+        addProblem(context, `"${field}" is an empty list, which Istio rejects: remove it to match anything`, [
+          field,
+        ]);
       }
     }
   });
 
-const ATTACHABLE_TARGETS = new Set([
-  'core/Service',
-  'networking.istio.io/ServiceEntry',
-  'gateway.networking.k8s.io/Gateway',
-  'gateway.networking.k8s.io/GatewayClass',
-]);
-
-type TargetReference = z.output<typeof policyTargetReference>;
-
-/** Istio's validateOneOfSelectorType and validatePolicyTargetReference. */
-function checkTargeting(
-  spec: {
-    readonly selector?: unknown;
-    readonly targetRef?: TargetReference;
-    readonly targetRefs?: TargetReference[];
-  },
-  context: Context,
-): void {
-  const setFields = [
-    spec.selector !== undefined ? 'selector' : undefined,
-    spec.targetRef !== undefined ? 'targetRef' : undefined,
-    (spec.targetRefs?.length ?? 0) > 0 ? 'targetRefs' : undefined,
-  ].filter((field) => field !== undefined);
-  if (setFields.length > 1) {
-    addIssue(
-      context,
-      [setFields[1] ?? 'targetRefs'],
-      `only one of selector and targetRefs may be set (found ${setFields.join(' and ')}): keep one of them`,
-    );
-  }
-  const references: [readonly PropertyKey[], TargetReference][] = [
-    ...(spec.targetRef === undefined
-      ? []
-      : [[['targetRef'], spec.targetRef] as [PropertyKey[], TargetReference]]),
-    ...(spec.targetRefs ?? []).map(
-      (ref, index) => [['targetRefs', index], ref] as [PropertyKey[], TargetReference],
-    ),
-  ];
-  for (const [path, ref] of references) {
-    if (ref.namespace !== undefined && ref.namespace !== '') {
-      addIssue(
-        context,
-        [...path, 'namespace'],
-        'namespace must not be set: cross-namespace targets are not supported',
-      );
-    }
-    if (!ATTACHABLE_TARGETS.has(`${ref.group || 'core'}/${ref.kind}`)) {
-      addIssue(
-        context,
-        [...path, 'kind'],
-        `cannot attach to ${ref.group ?? ''}/${ref.kind}: target a Service, a ServiceEntry ` +
-          '(networking.istio.io), a Gateway or a GatewayClass (gateway.networking.k8s.io)',
-      );
-    }
-  }
-}
-
 export const authorizationPolicySpecSchema = z
   .strictObject({
-    selector: workloadSelector.optional(),
-    targetRef: policyTargetReference.optional(),
-    targetRefs: cappedArray(policyTargetReference, 16).optional(),
+    ...policyTargetingFields,
     rules: cappedArray(ruleSchema, 512).optional(),
     action: z
       .enum(['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'], {
@@ -399,32 +327,28 @@ export const authorizationPolicySpecSchema = z
   })
   .superRefine((spec, context) => {
     checkTargeting(spec, context);
-    if (spec.action === 'CUSTOM') addIssue(context, ['action'], CUSTOM_REFUSAL);
+    if (spec.action === 'CUSTOM') addProblem(context, CUSTOM_REFUSAL, ['action']);
     if (spec.provider !== undefined) {
-      addIssue(
+      addProblem(
         context,
-        ['provider'],
         spec.action === 'CUSTOM'
           ? CUSTOM_REFUSAL
           : `provider is only allowed with action CUSTOM (found ${spec.action}), and ${CUSTOM_REFUSAL}`,
+        ['provider'],
       );
     }
     if (spec.action === 'DENY' && (spec.rules === undefined || spec.rules.length === 0)) {
-      addIssue(
+      addProblem(
         context,
-        ['rules'],
         'a DENY policy without rules never applies, so Istio rejects it: add an empty rule `{}` to deny every request',
+        ['rules'],
       );
     }
   })
-  .transform(({ targetRef, targetRefs, provider: _provider, action, ...spec }) => ({
-    ...spec,
+  .transform(({ provider: _provider, action, ...spec }) =>
     // CUSTOM was refused above, so it never reaches the output.
-    action: action as Exclude<typeof action, 'CUSTOM'>,
-    ...(targetRef === undefined && targetRefs === undefined
-      ? {}
-      : { targetRefs: [...(targetRefs ?? []), ...(targetRef ? [targetRef] : [])] }),
-  }));
+    foldTargetRefs({ ...spec, action: action as Exclude<typeof action, 'CUSTOM'> }),
+  );
 
 export type AuthorizationPolicySpec = z.output<typeof authorizationPolicySpecSchema>;
 

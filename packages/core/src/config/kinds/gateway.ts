@@ -2,8 +2,14 @@ import { z } from 'zod';
 import { canonicalHost } from '../host.ts';
 import type { KindDefinition } from '../kind-definition.ts';
 import { cappedArray, labels, uint32 } from '../schema-primitives.ts';
-import { isDnsLabel, isIpAddress, wildcardDomainProblem } from './virtual-service.ts';
-import { isUnixAddress, unixAddressProblem } from './workload-entry.ts';
+import { addProblem, type RefinementContext } from './custom-issue.ts';
+import {
+  isDnsLabel,
+  isIpAddress,
+  isUnixAddress,
+  unixAddressProblem,
+  wildcardDomainProblem,
+} from './network-address.ts';
 
 /**
  * Gateway (networking.istio.io): the ports, hosts and TLS settings a gateway workload serves.
@@ -16,12 +22,6 @@ import { isUnixAddress, unixAddressProblem } from './workload-entry.ts';
  *
  * The port, protocol, server-TLS and `namespace/host` helpers here are shared with Sidecar.
  */
-
-type Context = z.core.$RefinementCtx;
-
-function addProblem(context: Context, problem: string | undefined, path: PropertyKey[] = []): void {
-  if (problem !== undefined) context.addIssue({ code: 'custom', path, message: problem });
-}
 
 /** Istio's protocol.Parse: names compare case-insensitively. */
 const PROTOCOLS = new Set([
@@ -57,7 +57,7 @@ export function isTlsProtocol(protocol: string | undefined): boolean {
 
 /** `targetPort` is deprecated and "has no effect"; Istio refuses a non-zero one, so does Weft. */
 export function withoutTargetPort<T extends { readonly targetPort?: number }>(owner: string) {
-  return (port: T, context: Context): void => {
+  return (port: T, context: RefinementContext): void => {
     if ((port.targetPort ?? 0) > 0)
       addProblem(context, `targetPort has no effect on a ${owner}; remove it`, ['targetPort']);
   };
@@ -150,7 +150,7 @@ const ISTIO_MUTUAL_FORBIDS = [
 ] as const;
 
 /** Istio's validateTLSOptions (the errors; its warnings about ciphers are not reproduced). */
-function checkServerTls(tls: ServerTlsFields, context: Context): void {
+function checkServerTls(tls: ServerTlsFields, context: RefinementContext): void {
   const mode = tls.mode ?? 'PASSTHROUGH';
   if (mode === 'ISTIO_MUTUAL') {
     for (const field of ISTIO_MUTUAL_FORBIDS) {

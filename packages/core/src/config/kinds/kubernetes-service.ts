@@ -35,14 +35,31 @@ export const kubernetesServiceKind: KindDefinition<KubernetesServiceSpec> = {
   deprecatedFields: [],
 };
 
+/** The port-name prefixes Istio reads as a protocol (`http`, `http-web`, `grpc-api`, …). */
+const KNOWN_PROTOCOLS: ReadonlySet<string> = new Set([
+  'http',
+  'http2',
+  'https',
+  'grpc',
+  'grpc-web',
+  'mongo',
+  'mysql',
+  'redis',
+  'tcp',
+  'tls',
+  'udp',
+]);
+
 /**
  * Istio's protocol selection for a Service port: `appProtocol`, else the port name's prefix
- * (`http`, `http-web`, `grpc-api`, …). An unnamed port is HTTP for Weft, which only carries
- * HTTP and gRPC in-process (Istio would sniff it).
+ * when it is one Istio knows. Any other port is HTTP for Weft, which only carries HTTP and gRPC
+ * in-process (Istio would sniff it).
  */
 export function protocolOfServicePort(port: KubernetesServicePort): string {
-  const declared = port.appProtocol ?? port.name?.split('-')[0];
-  return (declared === undefined || declared === '' ? 'http' : declared).toUpperCase();
+  if (port.appProtocol !== undefined && port.appProtocol !== '') return port.appProtocol.toUpperCase();
+  const name = port.name?.toLowerCase() ?? '';
+  const prefix = name.startsWith('grpc-web') ? 'grpc-web' : (name.split('-')[0] ?? '');
+  return (KNOWN_PROTOCOLS.has(prefix) ? prefix : 'http').toUpperCase();
 }
 
 /**

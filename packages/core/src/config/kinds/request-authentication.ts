@@ -1,11 +1,8 @@
 import { z } from 'zod';
 import type { KindDefinition } from '../kind-definition.ts';
-import {
-  cappedArray,
-  policyTargetReference,
-  positiveDurationMs,
-  workloadSelector,
-} from '../schema-primitives.ts';
+import { cappedArray, positiveDurationMs } from '../schema-primitives.ts';
+import { addProblem } from './custom-issue.ts';
+import { checkTargeting, foldTargetRefs, policyTargetingFields } from './policy-targeting.ts';
 
 /**
  * RequestAuthentication (security.istio.io): which JWTs a workload accepts and where it finds them.
@@ -15,12 +12,6 @@ import {
  * `forwardOriginalToken` is always present (false by default); an empty `outputPayloadToHeader`
  * (proto3's "unset") is dropped; the hidden singular `targetRef` is folded into `targetRefs`.
  */
-
-type Context = z.core.$RefinementCtx;
-
-function addIssue(context: Context, path: readonly PropertyKey[], message: string): void {
-  context.addIssue({ code: 'custom', path: [...path], message });
-}
 
 /** RFC 9110 token characters: anything else can never name a header a request carries. */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -60,9 +51,8 @@ const jwksUri = z
   .superRefine((text, context) => {
     const url = URL.parse(text);
     if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.hostname === '') {
-      addIssue(
+      addProblem(
         context,
-        [],
         `jwksUri "${text}" must be an http:// or https:// URL, e.g. https://example.com/.well-known/jwks.json`,
       );
     }
@@ -75,9 +65,8 @@ const jwksDocument = z.string().superRefine((text, context) => {
   try {
     document = JSON.parse(text);
   } catch (error) {
-    addIssue(
+    addProblem(
       context,
-      [],
       `jwks is not valid JSON (${error instanceof Error ? error.message : String(error)}): ${fix}`,
     );
     return;
@@ -86,7 +75,7 @@ const jwksDocument = z.string().superRefine((text, context) => {
     typeof key === 'object' && key !== null && typeof Reflect.get(key, 'kty') === 'string';
   const keys = typeof document === 'object' && document !== null ? Reflect.get(document, 'keys') : undefined;
   if (Array.isArray(keys) ? !keys.every(isKey) : !isKey(document)) {
-    addIssue(context, [], `jwks is not a JWK set (every key needs a "kty"): ${fix}`);
+    addProblem(context, `jwks is not a JWK set (every key needs a "kty"): ${fix}`);
   }
 });
 
@@ -127,23 +116,23 @@ export const jwtRuleSchema = z
   })
   .superRefine((rule, context) => {
     if (rule.jwksUri !== undefined && rule.jwks_uri !== undefined) {
-      addIssue(context, ['jwks_uri'], 'jwks_uri is another spelling of jwksUri: set only jwksUri');
+      addProblem(context, 'jwks_uri is another spelling of jwksUri: set only jwksUri', ['jwks_uri']);
     }
     if (rule.jwks !== undefined && (rule.jwksUri ?? rule.jwks_uri) !== undefined) {
-      addIssue(
+      addProblem(
         context,
-        ['jwks'],
         'only one of jwks and jwksUri can be set (Istio rule): keep the inline keys or the URL',
+        ['jwks'],
       );
     }
     const seen = new Set<string>();
     rule.outputClaimToHeaders?.forEach(({ header }, index) => {
       if (seen.has(header)) {
-        addIssue(
-          context,
-          ['outputClaimToHeaders', index, 'header'],
-          `header "${header}" is written twice: keep one`,
-        );
+        addProblem(context, `header "${header}" is written twice: keep one`, [
+          'outputClaimToHeaders',
+          index,
+          'header',
+        ]);
       }
       seen.add(header);
     });
@@ -154,77 +143,13 @@ export const jwtRuleSchema = z
     ...(outputPayloadToHeader ? { outputPayloadToHeader: outputPayloadToHeader.toLowerCase() } : {}),
   }));
 
-const ATTACHABLE_TARGETS = new Set([
-  'core/Service',
-  'networking.istio.io/ServiceEntry',
-  'gateway.networking.k8s.io/Gateway',
-  'gateway.networking.k8s.io/GatewayClass',
-]);
-
-type TargetReference = z.output<typeof policyTargetReference>;
-
-/** Istio's validateOneOfSelectorType and validatePolicyTargetReference. */
-function checkTargeting(
-  spec: {
-    readonly selector?: unknown;
-    readonly targetRef?: TargetReference;
-    readonly targetRefs?: TargetReference[];
-  },
-  context: Context,
-): void {
-  const setFields = [
-    spec.selector !== undefined ? 'selector' : undefined,
-    spec.targetRef !== undefined ? 'targetRef' : undefined,
-    (spec.targetRefs?.length ?? 0) > 0 ? 'targetRefs' : undefined,
-  ].filter((field) => field !== undefined);
-  if (setFields.length > 1) {
-    addIssue(
-      context,
-      [setFields[1] ?? 'targetRefs'],
-      `only one of selector and targetRefs may be set (found ${setFields.join(' and ')}): keep one of them`,
-    );
-  }
-  const references: [readonly PropertyKey[], TargetReference][] = [
-    ...(spec.targetRef === undefined
-      ? []
-      : [[['targetRef'], spec.targetRef] as [PropertyKey[], TargetReference]]),
-    ...(spec.targetRefs ?? []).map(
-      (ref, index) => [['targetRefs', index], ref] as [PropertyKey[], TargetReference],
-    ),
-  ];
-  for (const [path, ref] of references) {
-    if (ref.namespace !== undefined && ref.namespace !== '') {
-      addIssue(
-        context,
-        [...path, 'namespace'],
-        'namespace must not be set: cross-namespace targets are not supported',
-      );
-    }
-    if (!ATTACHABLE_TARGETS.has(`${ref.group || 'core'}/${ref.kind}`)) {
-      addIssue(
-        context,
-        [...path, 'kind'],
-        `cannot attach to ${ref.group ?? ''}/${ref.kind}: target a Service, a ServiceEntry ` +
-          '(networking.istio.io), a Gateway or a GatewayClass (gateway.networking.k8s.io)',
-      );
-    }
-  }
-}
-
 export const requestAuthenticationSpecSchema = z
   .strictObject({
-    selector: workloadSelector.optional(),
-    targetRef: policyTargetReference.optional(),
-    targetRefs: cappedArray(policyTargetReference, 16).optional(),
+    ...policyTargetingFields,
     jwtRules: cappedArray(jwtRuleSchema, 4096).optional(),
   })
-  .superRefine((spec, context) => checkTargeting(spec, context))
-  .transform(({ targetRef, targetRefs, ...spec }) => ({
-    ...spec,
-    ...(targetRef === undefined && targetRefs === undefined
-      ? {}
-      : { targetRefs: [...(targetRefs ?? []), ...(targetRef ? [targetRef] : [])] }),
-  }));
+  .superRefine(checkTargeting)
+  .transform(foldTargetRefs);
 
 export type RequestAuthenticationSpec = z.output<typeof requestAuthenticationSpecSchema>;
 

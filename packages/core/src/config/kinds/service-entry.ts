@@ -2,16 +2,18 @@ import { z } from 'zod';
 import { canonicalHost } from '../host.ts';
 import type { KindDefinition } from '../kind-definition.ts';
 import { cappedArray, exportTo, hostName, portNumber } from '../schema-primitives.ts';
+import { addProblem, type RefinementContext } from './custom-issue.ts';
 import { isHttpProtocol, isTlsProtocol, protocolName } from './gateway.ts';
-import { labelSelectorSchema } from './sidecar.ts';
 import {
   fqdnProblem,
   isDnsLabel,
   isIpAddress,
   isIpOrCidr,
+  isUnixAddress,
   wildcardDomainProblem,
-} from './virtual-service.ts';
-import { isUnixAddress, type WorkloadEntrySpec, workloadEntrySpecSchema } from './workload-entry.ts';
+} from './network-address.ts';
+import { labelSelectorSchema } from './sidecar.ts';
+import { type WorkloadEntrySpec, workloadEntrySpecSchema } from './workload-entry.ts';
 
 /**
  * ServiceEntry (networking.istio.io): a service Istio's registry does not know on its own (an
@@ -23,12 +25,6 @@ import { isUnixAddress, type WorkloadEntrySpec, workloadEntrySpecSchema } from '
  * `location` and `resolution` are always present: their proto3 zero values, MESH_EXTERNAL and
  * NONE, are what Istio applies when they are absent.
  */
-
-type Context = z.core.$RefinementCtx;
-
-function addProblem(context: Context, problem: string | undefined, path: PropertyKey[] = []): void {
-  if (problem !== undefined) context.addIssue({ code: 'custom', path, message: problem });
-}
 
 const serviceEntryHost = hostName.superRefine((host, context) => {
   if (host === '*')
@@ -68,7 +64,7 @@ const serviceEntryFields = z.strictObject({
 });
 type ServiceEntryFields = z.output<typeof serviceEntryFields>;
 
-function checkPorts(entry: ServiceEntryFields, context: Context): void {
+function checkPorts(entry: ServiceEntryFields, context: RefinementContext): void {
   const names = new Set<string>();
   const numbers = new Set<number>();
   for (const [index, { name, number }] of (entry.ports ?? []).entries()) {
@@ -95,7 +91,7 @@ function checkEndpoint(
   index: number,
   entry: ServiceEntryFields,
   resolution: Resolution,
-  context: Context,
+  context: RefinementContext,
 ): void {
   const at = (...path: PropertyKey[]) => ['endpoints', index, ...path];
   const address = endpoint.address ?? '';
@@ -128,7 +124,11 @@ function checkEndpoint(
   }
 }
 
-function checkResolution(entry: ServiceEntryFields, resolution: Resolution, context: Context): void {
+function checkResolution(
+  entry: ServiceEntryFields,
+  resolution: Resolution,
+  context: RefinementContext,
+): void {
   const endpoints = entry.endpoints ?? [];
   if (resolution === 'NONE' && endpoints.length > 0) {
     addProblem(context, 'resolution NONE takes no endpoints; use STATIC or DNS to list them', ['endpoints']);

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { KindDefinition } from '../kind-definition.ts';
 import { cappedArray, labels, portNumber, uint32 } from '../schema-primitives.ts';
-import { connectionPoolSettingsSchema } from './destination-rule.ts';
+import { addProblem, type RefinementContext } from './custom-issue.ts';
+import { connectionPoolSettingsSchema } from './destination-rule-connection-pool.ts';
 import {
   canonicalNamespacedHost,
   isTlsProtocol,
@@ -10,8 +11,14 @@ import {
   serverTlsSettingsSchema,
   withoutTargetPort,
 } from './gateway.ts';
-import { destinationSchema, fqdnProblem, isDnsLabel, isIpAddress } from './virtual-service.ts';
-import { isUnixAddress, unixAddressProblem } from './workload-entry.ts';
+import {
+  fqdnProblem,
+  isDnsLabel,
+  isIpAddress,
+  isUnixAddress,
+  unixAddressProblem,
+} from './network-address.ts';
+import { destinationSchema } from './virtual-service-destination.ts';
 
 /**
  * Sidecar (networking.istio.io): which services a workload may reach (egress), how it receives
@@ -23,12 +30,6 @@ import { isUnixAddress, unixAddressProblem } from './workload-entry.ts';
  * which Istio applies; only an absent outboundTrafficPolicy falls back to the mesh default).
  * `egress[].hosts` stay `namespace/dnsName` (only the dnsName is lower-cased, by resolveNames).
  */
-
-type Context = z.core.$RefinementCtx;
-
-function addProblem(context: Context, problem: string | undefined, path: PropertyKey[] = []): void {
-  if (problem !== undefined) context.addIssue({ code: 'custom', path, message: problem });
-}
 
 /** networking.v1alpha3 WorkloadSelector (`labels`, unlike type.v1beta1's `matchLabels`); ServiceEntry uses it too. */
 export const labelSelectorSchema = z.strictObject({ labels: labels.optional() });
@@ -161,7 +162,7 @@ const outboundTrafficPolicy = z
   .transform((policy) => ({ ...policy, mode: policy.mode ?? 'REGISTRY_ONLY' }));
 
 /** Istio: at most one catch-all (portless) egress listener, and it comes last; ports and sockets unique. */
-function checkEgressListeners(egress: readonly EgressListener[], context: Context): void {
+function checkEgressListeners(egress: readonly EgressListener[], context: RefinementContext): void {
   const ports = new Set<number>();
   const sockets = new Set<string>();
   for (const [index, listener] of egress.entries()) {

@@ -1,13 +1,8 @@
 import { z } from 'zod';
 import type { KindDefinition } from '../kind-definition.ts';
-import {
-  cappedArray,
-  MAX_LIST_LENGTH,
-  percentValue,
-  policyTargetReference,
-  positiveDurationMs,
-  workloadSelector,
-} from '../schema-primitives.ts';
+import { cappedArray, MAX_LIST_LENGTH, percentValue, positiveDurationMs } from '../schema-primitives.ts';
+import { addProblem } from './custom-issue.ts';
+import { checkTargeting, foldTargetRefs, policyTargetingFields } from './policy-targeting.ts';
 
 /**
  * Telemetry (telemetry.istio.io): tracing, metrics and access-logging overrides for workloads.
@@ -21,19 +16,12 @@ import {
  * an expression; the hidden singular `targetRef` is folded into `targetRefs`.
  */
 
-type Context = z.core.$RefinementCtx;
-
-function addIssue(context: Context, path: readonly PropertyKey[], message: string): void {
-  context.addIssue({ code: 'custom', path: [...path], message });
-}
-
 /** A map keyed by tag name. (`__proto__` and friends never get here: the parser refuses them first.) */
 function namedMap<V extends z.ZodType>(what: string, value: V) {
   return z.record(z.string(), value).superRefine((map, context) => {
     const keys = Object.keys(map);
-    if (keys.length > MAX_LIST_LENGTH)
-      addIssue(context, [], `at most ${MAX_LIST_LENGTH} ${what} are allowed`);
-    if (keys.includes('')) addIssue(context, [''], `${what} names must not be empty: name the tag`);
+    if (keys.length > MAX_LIST_LENGTH) addProblem(context, `at most ${MAX_LIST_LENGTH} ${what} are allowed`);
+    if (keys.includes('')) addProblem(context, `${what} names must not be empty: name the tag`, ['']);
   });
 }
 
@@ -65,9 +53,8 @@ export const customTagSchema = z
       (type) => tag[type] !== undefined,
     );
     if (set.length !== 1) {
-      addIssue(
+      addProblem(
         context,
-        [],
         `a custom tag needs exactly one of literal, environment, header and formatter (found ${set.length === 0 ? 'none' : set.join(', ')})`,
       );
       return z.NEVER;
@@ -118,7 +105,7 @@ export const metricSelectorSchema = z
   })
   .superRefine((selector, context) => {
     if (selector.metric !== undefined && selector.customMetric !== undefined) {
-      addIssue(context, ['customMetric'], 'set only one of metric and customMetric');
+      addProblem(context, 'set only one of metric and customMetric', ['customMetric']);
     }
   })
   .transform((selector) =>
@@ -151,21 +138,21 @@ export const tagOverrideSchema = z
   .transform((override, context) => {
     if (override.operation === 'REMOVE') {
       if (override.value !== undefined) {
-        addIssue(
+        addProblem(
           context,
-          ['value'],
           'value must not be set when operation is REMOVE: remove the value or use UPSERT',
+          ['value'],
         );
         return z.NEVER;
       }
       return { operation: 'REMOVE' as const };
     }
     if (override.value === undefined || override.value === '') {
-      addIssue(
+      addProblem(
         context,
-        ['value'],
         'value is required when operation is UPSERT (the default): give a CEL expression, e.g. "\'v1\'" or ' +
           '"request.host", or use operation REMOVE',
+        ['value'],
       );
       return z.NEVER;
     }
@@ -191,79 +178,15 @@ export const accessLoggingSchema = z.strictObject({
   filter: z.strictObject({ expression: z.string() }).optional(),
 });
 
-const ATTACHABLE_TARGETS = new Set([
-  'core/Service',
-  'networking.istio.io/ServiceEntry',
-  'gateway.networking.k8s.io/Gateway',
-  'gateway.networking.k8s.io/GatewayClass',
-]);
-
-type TargetReference = z.output<typeof policyTargetReference>;
-
-/** Istio's validateOneOfSelectorType and validatePolicyTargetReference. */
-function checkTargeting(
-  spec: {
-    readonly selector?: unknown;
-    readonly targetRef?: TargetReference;
-    readonly targetRefs?: TargetReference[];
-  },
-  context: Context,
-): void {
-  const setFields = [
-    spec.selector !== undefined ? 'selector' : undefined,
-    spec.targetRef !== undefined ? 'targetRef' : undefined,
-    (spec.targetRefs?.length ?? 0) > 0 ? 'targetRefs' : undefined,
-  ].filter((field) => field !== undefined);
-  if (setFields.length > 1) {
-    addIssue(
-      context,
-      [setFields[1] ?? 'targetRefs'],
-      `only one of selector and targetRefs may be set (found ${setFields.join(' and ')}): keep one of them`,
-    );
-  }
-  const references: [readonly PropertyKey[], TargetReference][] = [
-    ...(spec.targetRef === undefined
-      ? []
-      : [[['targetRef'], spec.targetRef] as [PropertyKey[], TargetReference]]),
-    ...(spec.targetRefs ?? []).map(
-      (ref, index) => [['targetRefs', index], ref] as [PropertyKey[], TargetReference],
-    ),
-  ];
-  for (const [path, ref] of references) {
-    if (ref.namespace !== undefined && ref.namespace !== '') {
-      addIssue(
-        context,
-        [...path, 'namespace'],
-        'namespace must not be set: cross-namespace targets are not supported',
-      );
-    }
-    if (!ATTACHABLE_TARGETS.has(`${ref.group || 'core'}/${ref.kind}`)) {
-      addIssue(
-        context,
-        [...path, 'kind'],
-        `cannot attach to ${ref.group ?? ''}/${ref.kind}: target a Service, a ServiceEntry ` +
-          '(networking.istio.io), a Gateway or a GatewayClass (gateway.networking.k8s.io)',
-      );
-    }
-  }
-}
-
 export const telemetrySpecSchema = z
   .strictObject({
-    selector: workloadSelector.optional(),
-    targetRef: policyTargetReference.optional(),
-    targetRefs: cappedArray(policyTargetReference, 16).optional(),
+    ...policyTargetingFields,
     tracing: cappedArray(tracingSchema).optional(),
     metrics: cappedArray(metricsSchema).optional(),
     accessLogging: cappedArray(accessLoggingSchema).optional(),
   })
-  .superRefine((spec, context) => checkTargeting(spec, context))
-  .transform(({ targetRef, targetRefs, ...spec }) => ({
-    ...spec,
-    ...(targetRef === undefined && targetRefs === undefined
-      ? {}
-      : { targetRefs: [...(targetRefs ?? []), ...(targetRef ? [targetRef] : [])] }),
-  }));
+  .superRefine(checkTargeting)
+  .transform(foldTargetRefs);
 
 export type TelemetrySpec = z.output<typeof telemetrySpecSchema>;
 

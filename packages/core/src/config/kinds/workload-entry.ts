@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import type { KindDefinition } from '../kind-definition.ts';
-import { labels, portNumber, uint32 } from '../schema-primitives.ts';
-import { fqdnProblem, isDnsLabel, isIpAddress, mapOf } from './virtual-service.ts';
+import { labels, mapOf, portNumber, uint32 } from '../schema-primitives.ts';
+import {
+  fqdnProblem,
+  isDnsLabel,
+  isIpAddress,
+  isUnixAddress,
+  unixAddressProblem,
+} from './network-address.ts';
 
 /**
  * WorkloadEntry (networking.istio.io): one non-Kubernetes workload (a VM, a process) with its
@@ -13,23 +19,7 @@ import { fqdnProblem, isDnsLabel, isIpAddress, mapOf } from './virtual-service.t
  * consumer that read 0 literally would starve the endpoint.
  */
 
-export const UNIX_ADDRESS_PREFIX = 'unix://';
 const MAX_PORTS = 128;
-
-export function isUnixAddress(address: string): boolean {
-  return address.startsWith(UNIX_ADDRESS_PREFIX);
-}
-
-/** Istio's ValidateUnixAddress for the part after `unix://`: an absolute file path or `@abstract`. */
-export function unixAddressProblem(address: string): string | undefined {
-  const path = address.slice(UNIX_ADDRESS_PREFIX.length);
-  if (path === '') return 'a unix:// address needs a socket path, e.g. "unix:///var/run/app.sock"';
-  if (path.startsWith('@')) return undefined;
-  if (!path.startsWith('/') || path.endsWith('/')) {
-    return `"${address}" must name a socket file by absolute path (unix:///path) or an abstract socket (unix://@name)`;
-  }
-  return undefined;
-}
 
 function portNameProblem(name: string): string | undefined {
   if (isDnsLabel(name) && name.length < 63) return undefined;

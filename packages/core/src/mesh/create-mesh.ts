@@ -1,0 +1,153 @@
+import { compile } from '../config/compile/compile.ts';
+import type { MeshOptions } from '../config/compile/mesh-options.ts';
+import type { MeshSnapshot } from '../config/compile/mesh-snapshot.ts';
+import type { WorkloadView } from '../config/compile/workload-view.ts';
+import type { Resource } from '../config/resource.ts';
+import { type ConfigIssue, ConfigValidationError } from '../errors/config-validation-error.ts';
+import { EventChannel } from '../events/event-channel.ts';
+import { type Random, systemRandom } from '../randomness/random.ts';
+import type { RegisteredWorkload } from '../registry/workload.ts';
+import { type Clock, systemClock } from '../time/clock.ts';
+import { loadStaticConfig, type StaticConfig } from './config-source.ts';
+import type { WorkloadIdentity } from './workload-identity.ts';
+
+export interface CreateMeshOptions {
+  /** Who this process is. */
+  readonly workload: WorkloadIdentity;
+  /** Static configuration; the control agent, when used, replaces it through `applyResources`. */
+  readonly config?: StaticConfig;
+  /** Workloads known without an agent (the registry in static mode). */
+  readonly workloads?: readonly RegisteredWorkload[];
+  readonly mesh?: Partial<MeshOptions>;
+  readonly clock?: Clock;
+  readonly random?: Random;
+}
+
+export interface SnapshotEvent {
+  readonly snapshot: MeshSnapshot;
+  /** Warnings of the accepted configuration (unknown, deprecated, unsupported fields…). */
+  readonly warnings: readonly ConfigIssue[];
+}
+
+export interface RejectionEvent {
+  readonly revision: string;
+  readonly error: ConfigValidationError;
+}
+
+/**
+ * The one object a service holds: its identity, the current snapshot, and the events of
+ * everything the mesh does. Configuration changes are validated whole and swapped atomically;
+ * a rejected change leaves the last good snapshot serving and is reported, never half-applied.
+ */
+export class Mesh {
+  readonly workload: WorkloadIdentity;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly events = {
+    /** A new snapshot is serving. */
+    snapshot: new EventChannel<SnapshotEvent>(),
+    /** A configuration was refused; the previous snapshot keeps serving. */
+    rejected: new EventChannel<RejectionEvent>(),
+  };
+  readonly #meshOptions: Partial<MeshOptions>;
+  #resources: readonly Resource[] = [];
+  #workloads: readonly RegisteredWorkload[];
+  #snapshot: MeshSnapshot;
+  #outbound: WorkloadView | undefined;
+  #revision = 0;
+
+  constructor(options: CreateMeshOptions) {
+    this.workload = options.workload;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? systemRandom;
+    this.#meshOptions = options.mesh ?? {};
+    this.#workloads = options.workloads ?? [];
+    this.#snapshot = compile([], { workloads: this.#workloads }, { ...this.#meshOptions, revision: 'empty' });
+    if (options.config !== undefined) this.applyConfig(options.config);
+  }
+
+  get snapshot(): MeshSnapshot {
+    return this.#snapshot;
+  }
+
+  /** This workload's outbound view of the current snapshot. */
+  get outbound(): WorkloadView {
+    this.#outbound ??= this.#snapshot.forWorkload(this.workload);
+    return this.#outbound;
+  }
+
+  /**
+   * Parses and applies a whole configuration (files, text or objects). Any error refuses all of
+   * it: the previous snapshot keeps serving and a ConfigValidationError names every problem.
+   */
+  applyConfig(config: StaticConfig, revision?: string): MeshSnapshot {
+    const domainSuffix = this.#meshOptions.domainSuffix;
+    const loaded = loadStaticConfig(config, {
+      defaultNamespace: this.workload.namespace,
+      ...(domainSuffix === undefined ? {} : { domainSuffix }),
+    });
+    const errors = loaded.issues.filter((issue) => issue.severity === 'error');
+    if (errors.length > 0) {
+      const error = new ConfigValidationError(loaded.issues);
+      this.events.rejected.emit({ revision: revision ?? this.#nextRevision(), error });
+      throw error;
+    }
+    return this.#swap(loaded.resources, this.#workloads, revision, loaded.issues);
+  }
+
+  /** Replaces the configuration with resources that were already validated (by the parser). */
+  applyResources(resources: readonly Resource[], revision?: string): MeshSnapshot {
+    return this.#swap(resources, this.#workloads, revision, []);
+  }
+
+  /** Replaces the set of known workloads (the registry) and recompiles. */
+  setWorkloads(workloads: readonly RegisteredWorkload[]): MeshSnapshot {
+    return this.#swap(this.#resources, workloads, undefined, []);
+  }
+
+  #swap(
+    resources: readonly Resource[],
+    workloads: readonly RegisteredWorkload[],
+    revision: string | undefined,
+    warnings: readonly ConfigIssue[],
+  ): MeshSnapshot {
+    const label = revision ?? this.#nextRevision();
+    let snapshot: MeshSnapshot;
+    try {
+      snapshot = compile(resources, { workloads }, { ...this.#meshOptions, revision: label });
+    } catch (cause) {
+      // compile() is pure and total over valid resources; reaching this is a Weft bug, and the
+      // last good snapshot must keep serving while it is reported.
+      const error = new ConfigValidationError(
+        [
+          {
+            severity: 'error',
+            code: 'compile-failed',
+            resource: '<snapshot>',
+            path: '',
+            message: cause instanceof Error ? cause.message : String(cause),
+            location: { file: '<compile>' },
+          },
+        ],
+        { cause },
+      );
+      this.events.rejected.emit({ revision: label, error });
+      throw error;
+    }
+    this.#resources = resources;
+    this.#workloads = workloads;
+    this.#snapshot = snapshot;
+    this.#outbound = undefined;
+    this.events.snapshot.emit({ snapshot, warnings });
+    return snapshot;
+  }
+
+  #nextRevision(): string {
+    this.#revision += 1;
+    return `local-${this.#revision}`;
+  }
+}
+
+export function createMesh(options: CreateMeshOptions): Mesh {
+  return new Mesh(options);
+}
