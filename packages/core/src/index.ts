@@ -65,6 +65,15 @@ export {
 } from './errors/config-validation-error.ts';
 export { type ErrorCode, ErrorCodes, WeftError } from './errors/weft-error.ts';
 export { type Disposer, EventChannel } from './events/event-channel.ts';
+export type { StaticConfig } from './mesh/config-source.ts';
+export {
+  type CreateMeshOptions,
+  createMesh,
+  Mesh,
+  type RejectionEvent,
+  type SnapshotEvent,
+} from './mesh/create-mesh.ts';
+export type { WorkloadIdentity } from './mesh/workload-identity.ts';
 export { type Random, seededRandom, systemRandom } from './randomness/random.ts';
 export type { Locality, RegisteredWorkload, Registry } from './registry/workload.ts';
 export type { HttpMatchConditions, RequestPredicate } from './routing/http-match.ts';
@@ -78,6 +87,3 @@ export {
   RouteTable,
 } from './routing/route-table.ts';
 export { type Clock, systemClock, type TimerHandle } from './time/clock.ts';
-export { type CreateMeshOptions, createMesh, Mesh, type RejectionEvent, type SnapshotEvent } from './mesh/create-mesh.ts';
-export type { StaticConfig } from './mesh/config-source.ts';
-export type { WorkloadIdentity } from './mesh/workload-identity.ts';

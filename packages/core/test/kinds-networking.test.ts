@@ -1732,7 +1732,7 @@ describe('ServiceEntry', () => {
   const rejects: RejectCase[] = [
     { name: 'no hosts', spec: { hosts: [] }, path: 'hosts', message: 'at least one host' },
     { name: 'the host "*"', spec: { hosts: ['*'] }, path: 'hosts.0', message: 'cannot be "*"' },
-    { name: 'an invalid host', spec: { hosts: ['a..b'] }, path: 'hosts.0', message: 'DNS-1123' },
+    { name: 'an invalid host', spec: { hosts: ['a..b'] }, path: 'hosts.0', message: 'empty label' },
     {
       name: 'endpoints and workloadSelector together',
       spec: withEntry({ resolution: 'STATIC', endpoints: [], workloadSelector: { labels: { app: 'a' } } }),

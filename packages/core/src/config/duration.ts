@@ -5,7 +5,8 @@
 const UNIT_MS: Readonly<Record<string, number>> = {
   ns: 1e-6,
   us: 1e-3,
-  µs: 1e-3,
+  µs: 1e-3, // U+00B5 MICRO SIGN
+  μs: 1e-3, // U+03BC GREEK SMALL LETTER MU; Go accepts both
   ms: 1,
   s: 1000,
   m: 60_000,

@@ -13,10 +13,15 @@ export interface NameContext {
 
 export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
 
-/** Lower-cases and strips one trailing dot, so every layer compares the same string (RFC 4343). */
+/**
+ * Lower-cases and strips trailing dots, so every layer compares the same string (RFC 4343).
+ * Idempotent; a name with an empty label (`a..b`, `a..`) is refused by validation before this.
+ */
 export function canonicalHost(host: string): string {
   const lower = host.toLowerCase();
-  return lower.endsWith('.') ? lower.slice(0, -1) : lower;
+  let end = lower.length;
+  while (end > 0 && lower.charCodeAt(end - 1) === 46) end--;
+  return end === lower.length ? lower : lower.slice(0, end);
 }
 
 /** `reviews` in `default` → `reviews.default.svc.cluster.local`; wildcards and FQDNs are kept. */

@@ -234,7 +234,10 @@ function describeZodIssue(issue: z.core.$ZodIssue, root: unknown, prefix: FieldP
   return issue.message;
 }
 
-/** Rejects forbidden keys and excessive depth before any schema sees the value (bad-inputs A4). */
+/**
+ * Rejects forbidden keys, non-JSON values and excessive depth before any schema sees the value
+ * (bad-inputs A4).
+ */
 function checkStructure(
   raw: unknown,
   maxDepth: number,
@@ -244,7 +247,25 @@ function checkStructure(
     const entry = stack.pop();
     if (entry === undefined) break;
     const { value, path } = entry;
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      return { code: 'not-json', path, message: 'numbers must be finite' };
+    }
+    if (typeof value === 'bigint' || typeof value === 'symbol' || typeof value === 'function') {
+      return { code: 'not-json', path, message: `a ${typeof value} is not a JSON value` };
+    }
     if (value === null || typeof value !== 'object') continue;
+    if (
+      !Array.isArray(value) &&
+      Object.getPrototypeOf(value) !== Object.prototype &&
+      Object.getPrototypeOf(value) !== null
+    ) {
+      // YAML 1.1 tags (!!binary, !!set, !!timestamp…) or objects from code: config is JSON data.
+      return {
+        code: 'not-json',
+        path,
+        message: 'only JSON values (objects, arrays, strings, numbers, booleans, null) are allowed',
+      };
+    }
     if (path.length > maxDepth) {
       return { code: 'too-deep', path, message: `nested deeper than ${maxDepth} levels` };
     }

@@ -89,6 +89,7 @@ export const hostName = z
   .min(1, 'host must not be empty')
   .max(255, 'host must be at most 255 characters')
   .refine((host) => !/[\s/\\]/.test(host), 'host must not contain whitespace or slashes')
+  .refine((host) => !host.includes('..') && host !== '.', 'host must not have an empty label ("..")')
   .transform(canonicalHost);
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;

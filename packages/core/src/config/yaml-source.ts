@@ -52,6 +52,8 @@ export function readYamlText(text: string, limits: ParseLimits): SourceText {
     uniqueKeys: true,
     prettyErrors: false,
     strict: true,
+    // Config is JSON data: YAML 1.1's !!binary, !!set, !!omap and !!timestamp stay plain scalars.
+    resolveKnownTags: false,
   });
   const list: readonly Document[] = Array.isArray(parsed) ? parsed : [];
   for (const document of list) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { ConfigIssue } from '../errors/config-validation-error.ts';
 import { type ParseConfigOptions, parseConfig, parseConfigObjects } from '../config/parse-config.ts';
 import type { Resource } from '../config/resource.ts';
+import type { ConfigIssue } from '../errors/config-validation-error.ts';
 
 /**
  * Where a mesh in static mode reads its configuration: YAML/JSON files, YAML text, resource
@@ -27,8 +27,11 @@ export function loadStaticConfig(config: StaticConfig, options: ParseConfigOptio
     resources.push(...parsed.resources);
     issues.push(...parsed.issues);
   };
-  for (const file of config.files ?? []) collect(parseConfig(readFileSync(file, 'utf8'), { ...options, file }));
-  if (config.yaml !== undefined) collect(parseConfig(config.yaml, { ...options, file: options.file ?? '<yaml>' }));
-  if (config.objects !== undefined) collect(parseConfigObjects(config.objects, { ...options, file: '<objects>' }));
+  for (const file of config.files ?? [])
+    collect(parseConfig(readFileSync(file, 'utf8'), { ...options, file }));
+  if (config.yaml !== undefined)
+    collect(parseConfig(config.yaml, { ...options, file: options.file ?? '<yaml>' }));
+  if (config.objects !== undefined)
+    collect(parseConfigObjects(config.objects, { ...options, file: '<objects>' }));
   return { resources, issues };
 }

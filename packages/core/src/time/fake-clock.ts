@@ -26,7 +26,12 @@ export class FakeClock implements Clock {
 
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
     const handle: TimerHandle = { id: ++this.#sequence };
-    this.#timers.push({ handle, dueMs: this.#nowMs + Math.max(0, delayMs), sequence: this.#sequence, callback });
+    this.#timers.push({
+      handle,
+      dueMs: this.#nowMs + Math.max(0, delayMs),
+      sequence: this.#sequence,
+      callback,
+    });
     return handle;
   }
 
@@ -55,7 +60,11 @@ export class FakeClock implements Clock {
     let next: PendingTimer | undefined;
     for (const timer of this.#timers) {
       if (timer.dueMs > limitMs) continue;
-      if (next === undefined || timer.dueMs < next.dueMs || (timer.dueMs === next.dueMs && timer.sequence < next.sequence)) {
+      if (
+        next === undefined ||
+        timer.dueMs < next.dueMs ||
+        (timer.dueMs === next.dueMs && timer.sequence < next.sequence)
+      ) {
         next = timer;
       }
     }

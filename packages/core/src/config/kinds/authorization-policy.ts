@@ -3,7 +3,12 @@ import { z } from 'zod';
 import type { KindDefinition } from '../kind-definition.ts';
 import { cappedArray, hostName } from '../schema-primitives.ts';
 import { addProblem } from './custom-issue.ts';
-import { checkTargeting, foldTargetRefs, policyTargetingFields } from './policy-targeting.ts';
+import {
+  checkTargeting,
+  foldTargetRefs,
+  policyTargetingFields,
+  targetRefDeprecation,
+} from './policy-targeting.ts';
 
 /**
  * AuthorizationPolicy (security.istio.io): which callers may perform which operations on a workload.
@@ -360,12 +365,5 @@ export const authorizationPolicyKind: KindDefinition<AuthorizationPolicySpec> = 
   specSchema: authorizationPolicySpecSchema,
   // CUSTOM and experimental.envoy.filters.* are values, refused by the schema itself.
   unsupportedFields: [],
-  deprecatedFields: [
-    {
-      path: 'targetRef',
-      replacement: 'targetRefs',
-      reason:
-        'Istio hides the single targetRef in favour of the targetRefs list; it is appended to targetRefs',
-    },
-  ],
+  deprecatedFields: [targetRefDeprecation],
 };

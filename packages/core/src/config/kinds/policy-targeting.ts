@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DeprecatedField } from '../kind-definition.ts';
 import { cappedArray, workloadSelector } from '../schema-primitives.ts';
 import { addProblem, type RefinementContext } from './custom-issue.ts';
 
@@ -77,6 +78,13 @@ export function checkTargeting(spec: PolicyTargeting, context: RefinementContext
     }
   }
 }
+
+/** The kind definition's note on `targetRef`, reported when a resource uses it. */
+export const targetRefDeprecation: DeprecatedField = {
+  path: 'targetRef',
+  replacement: 'targetRefs',
+  reason: 'Istio hides the single targetRef in favour of the targetRefs list; it is appended to targetRefs',
+};
 
 /** Drops `targetRef` and appends it to `targetRefs` (present only when either was given). */
 export function foldTargetRefs<T extends PolicyTargeting>({ targetRef, targetRefs, ...spec }: T) {

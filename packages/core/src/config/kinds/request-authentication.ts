@@ -2,7 +2,12 @@ import { z } from 'zod';
 import type { KindDefinition } from '../kind-definition.ts';
 import { cappedArray, positiveDurationMs } from '../schema-primitives.ts';
 import { addProblem } from './custom-issue.ts';
-import { checkTargeting, foldTargetRefs, policyTargetingFields } from './policy-targeting.ts';
+import {
+  checkTargeting,
+  foldTargetRefs,
+  policyTargetingFields,
+  targetRefDeprecation,
+} from './policy-targeting.ts';
 
 /**
  * RequestAuthentication (security.istio.io): which JWTs a workload accepts and where it finds them.
@@ -161,12 +166,7 @@ export const requestAuthenticationKind: KindDefinition<RequestAuthenticationSpec
   specSchema: requestAuthenticationSpecSchema,
   unsupportedFields: [],
   deprecatedFields: [
-    {
-      path: 'targetRef',
-      replacement: 'targetRefs',
-      reason:
-        'Istio hides the single targetRef in favour of the targetRefs list; it is appended to targetRefs',
-    },
+    targetRefDeprecation,
     {
       path: 'jwtRules[].jwks_uri',
       replacement: 'jwtRules[].jwksUri',

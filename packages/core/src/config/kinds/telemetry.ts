@@ -2,7 +2,12 @@ import { z } from 'zod';
 import type { KindDefinition } from '../kind-definition.ts';
 import { cappedArray, MAX_LIST_LENGTH, percentValue, positiveDurationMs } from '../schema-primitives.ts';
 import { addProblem } from './custom-issue.ts';
-import { checkTargeting, foldTargetRefs, policyTargetingFields } from './policy-targeting.ts';
+import {
+  checkTargeting,
+  foldTargetRefs,
+  policyTargetingFields,
+  targetRefDeprecation,
+} from './policy-targeting.ts';
 
 /**
  * Telemetry (telemetry.istio.io): tracing, metrics and access-logging overrides for workloads.
@@ -216,12 +221,5 @@ export const telemetryKind: KindDefinition<TelemetrySpec> = {
       reason: "it tunes sampling on Envoy's x-request-id; Weft leaves sampling to the OpenTelemetry SDK",
     },
   ],
-  deprecatedFields: [
-    {
-      path: 'targetRef',
-      replacement: 'targetRefs',
-      reason:
-        'Istio hides the single targetRef in favour of the targetRefs list; it is appended to targetRefs',
-    },
-  ],
+  deprecatedFields: [targetRefDeprecation],
 };

@@ -31,6 +31,7 @@ export const gatewayName = z.string().superRefine((name, context) => {
   }
 });
 
+/** `@request.auth.claims.<claim>` or `@request.auth.claims[<claim>]…`: routing on a JWT claim. */
 export function isJwtClaimHeader(name: string): boolean {
   if (!name.toLowerCase().startsWith(JWT_CLAIM_PREFIX)) return false;
   const claim = name.slice(JWT_CLAIM_PREFIX.length);
