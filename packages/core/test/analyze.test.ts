@@ -410,14 +410,17 @@ describe('destination-port-not-found', () => {
     ]);
   });
 
-  it('stays quiet when a sidecar route omits the port, since the caller\'s port is used', () => {
+  it("stays quiet when a sidecar route omits the port, since the caller's port is used", () => {
     const service = kubernetesService('reviews', {
       ports: [
         { port: 9080, name: 'http' },
         { port: 9443, name: 'http-admin' },
       ],
     });
-    const sidecarRoute = virtualService('reviews', { hosts: ['reviews'], http: [{ route: [route('reviews')] }] });
+    const sidecarRoute = virtualService('reviews', {
+      hosts: ['reviews'],
+      http: [{ route: [route('reviews')] }],
+    });
     expect(findings([service, sidecarRoute], 'destination-port-not-found')).toEqual([]);
   });
 });
