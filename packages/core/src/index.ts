@@ -65,6 +65,8 @@ export {
 } from './errors/config-validation-error.ts';
 export { type ErrorCode, ErrorCodes, WeftError } from './errors/weft-error.ts';
 export { type Disposer, EventChannel } from './events/event-channel.ts';
+export { ClusterRuntime, type ClusterRuntimeDeps } from './mesh/cluster-runtime.ts';
+export { ClusterRuntimes } from './mesh/cluster-runtimes.ts';
 export type { StaticConfig } from './mesh/config-source.ts';
 export {
   type CreateMeshOptions,
@@ -76,11 +78,90 @@ export {
 export type { WorkloadIdentity } from './mesh/workload-identity.ts';
 export { type Random, seededRandom, systemRandom } from './randomness/random.ts';
 export type { Locality, RegisteredWorkload, Registry } from './registry/workload.ts';
+export {
+  CALL_BREAKER_DEFAULTS,
+  type CallBreakerSettings,
+  callBreakerConfigSchema,
+} from './resilience/breaker/breaker-config.ts';
+export { CallBreaker } from './resilience/breaker/call-breaker.ts';
+export {
+  decideFault,
+  type FaultAbort,
+  type FaultDecision,
+  type HttpFaultSpec,
+  NO_FAULT,
+} from './resilience/fault/fault-decision.ts';
+export type { FaultEvent } from './resilience/fault/fault-events.ts';
+export { FaultInjectedError } from './resilience/fault/fault-injected-error.ts';
+export { FaultInjector } from './resilience/fault/fault-injector.ts';
+export { OutlierDetector } from './resilience/outlier/outlier-detector.ts';
+export type { EjectionReason, OutlierEvent } from './resilience/outlier/outlier-events.ts';
+export {
+  OUTLIER_DEFAULTS,
+  type OutlierSettings,
+  resolveOutlierSettings,
+} from './resilience/outlier/outlier-settings.ts';
+export {
+  DEFAULT_PANIC_THRESHOLD_PERCENT,
+  isPanic,
+  selectWithPanic,
+} from './resilience/outlier/panic-threshold.ts';
+export { ConnectionPoolLimiter } from './resilience/pool/connection-pool-limiter.ts';
+export type {
+  OverflowReason,
+  PoolAdmission,
+  PoolLease,
+  PoolOverflow,
+  PoolOverflowEvent,
+} from './resilience/pool/pool-admission.ts';
+export {
+  type ConnectionPoolLimits,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  ISTIO_UNLIMITED,
+  resolvePoolLimits,
+} from './resilience/pool/pool-limits.ts';
+export { undiciPoolOptions } from './resilience/pool/undici-pool-options.ts';
+export type {
+  AttemptOutcome,
+  HeaderReader,
+  ResetPhase,
+} from './resilience/retry/attempt-outcome.ts';
+export { hasReachedUpstream } from './resilience/retry/attempt-outcome.ts';
+export { backoffDelayMs } from './resilience/retry/backoff.ts';
+export { classifyOutcome } from './resilience/retry/classify-outcome.ts';
+export {
+  DEFAULT_MAX_REPLAY_BODY_BYTES,
+  isIdempotentMethod,
+  isReplayableBody,
+} from './resilience/retry/request-safety.ts';
+export { RetriesExhaustedError } from './resilience/retry/retries-exhausted-error.ts';
+export { parseRetryAfterMs } from './resilience/retry/retry-after.ts';
+export { type BudgetLimit, RetryBudget } from './resilience/retry/retry-budget.ts';
+export {
+  DEFAULT_RETRY_BUDGET,
+  type RetryBudgetSettings,
+  retryBudgetSettings,
+} from './resilience/retry/retry-budget-settings.ts';
+export {
+  RetryController,
+  type RetryRequestFacts,
+  type RetryRuntime,
+} from './resilience/retry/retry-controller.ts';
+export type { RetryDecision, RetryRefusalReason } from './resilience/retry/retry-decision.ts';
+export type { RetryEvent } from './resilience/retry/retry-events.ts';
+export {
+  compileRetryPlan,
+  DEFAULT_MAX_SERVER_DELAY_MS,
+  type RateLimitResetHeader,
+  type RetryPlan,
+  type RetryPlanOptions,
+} from './resilience/retry/retry-plan.ts';
 export type { HttpMatchConditions, RequestPredicate } from './routing/http-match.ts';
 export { compileRetryPolicy, type RetryPolicy } from './routing/retry-policy.ts';
 export { pathOnly, type RouteRequest } from './routing/route-request.ts';
 export {
   type CompiledRoute,
+  clusterName,
   matchedUriPrefix,
   pickWeighted,
   type RouteDestination,

@@ -7,7 +7,13 @@ import { type ConfigIssue, ConfigValidationError } from '../errors/config-valida
 import { EventChannel } from '../events/event-channel.ts';
 import { type Random, systemRandom } from '../randomness/random.ts';
 import type { RegisteredWorkload } from '../registry/workload.ts';
+import type { FaultEvent } from '../resilience/fault/fault-events.ts';
+import { FaultInjector } from '../resilience/fault/fault-injector.ts';
+import type { OutlierEvent } from '../resilience/outlier/outlier-events.ts';
+import type { PoolOverflowEvent } from '../resilience/pool/pool-admission.ts';
+import type { RetryEvent } from '../resilience/retry/retry-events.ts';
 import { type Clock, systemClock } from '../time/clock.ts';
+import { ClusterRuntimes } from './cluster-runtimes.ts';
 import { loadStaticConfig, type StaticConfig } from './config-source.ts';
 import type { WorkloadIdentity } from './workload-identity.ts';
 
@@ -21,6 +27,11 @@ export interface CreateMeshOptions {
   readonly mesh?: Partial<MeshOptions>;
   readonly clock?: Clock;
   readonly random?: Random;
+  /**
+   * The load balancer for DestinationRules that name none (`simple` unset): Istio's
+   * `least_request` by default; `peak_ewma` enables latency-aware balancing mesh-wide.
+   */
+  readonly defaultLoadBalancer?: string;
 }
 
 export interface SnapshotEvent {
@@ -48,7 +59,19 @@ export class Mesh {
     snapshot: new EventChannel<SnapshotEvent>(),
     /** A configuration was refused; the previous snapshot keeps serving. */
     rejected: new EventChannel<RejectionEvent>(),
+    /** Retries scheduled and refused, with the reason. */
+    retry: new EventChannel<RetryEvent>(),
+    /** Endpoints ejected and returned by outlier detection. */
+    outlier: new EventChannel<OutlierEvent>(),
+    /** Requests refused by connection-pool limits (Envoy's overflow, flag UO). */
+    overflow: new EventChannel<PoolOverflowEvent>(),
+    /** Faults injected by routes. */
+    fault: new EventChannel<FaultEvent>(),
   };
+  /** Live per-cluster state (balancers, outlier detectors, limits, budgets), shared by adapters. */
+  readonly clusters: ClusterRuntimes;
+  /** Decides and counts injected faults for every adapter of this mesh. */
+  readonly faults: FaultInjector;
   readonly #meshOptions: Partial<MeshOptions>;
   #resources: readonly Resource[] = [];
   #workloads: readonly RegisteredWorkload[];
@@ -62,6 +85,16 @@ export class Mesh {
     this.random = options.random ?? systemRandom;
     this.#meshOptions = options.mesh ?? {};
     this.#workloads = options.workloads ?? [];
+    this.clusters = new ClusterRuntimes({
+      clock: this.clock,
+      random: this.random,
+      sourceLocality: options.workload.locality,
+      sourceLabels: options.workload.labels,
+      defaultBalancer: options.defaultLoadBalancer,
+      onOutlierEvent: (event) => this.events.outlier.emit(event),
+      onOverflow: (event) => this.events.overflow.emit(event),
+    });
+    this.faults = new FaultInjector({ clock: this.clock, random: this.random, events: this.events.fault });
     this.#snapshot = compile([], { workloads: this.#workloads }, { ...this.#meshOptions, revision: 'empty' });
     if (options.config !== undefined) this.applyConfig(options.config);
   }
@@ -138,8 +171,14 @@ export class Mesh {
     this.#workloads = workloads;
     this.#snapshot = snapshot;
     this.#outbound = undefined;
+    this.clusters.prune(snapshot);
     this.events.snapshot.emit({ snapshot, warnings });
     return snapshot;
+  }
+
+  /** Stops timers and releases per-cluster state; the mesh must not be used afterwards. */
+  close(): void {
+    this.clusters.dispose();
   }
 
   #nextRevision(): string {

@@ -1,0 +1,4 @@
+/** `address:port`, bracketing IPv6 addresses (`[::1]:8080`) so the key is unambiguous. */
+export function endpointKey(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}

@@ -1,0 +1,75 @@
+import {
+  type CompiledRoute,
+  compileRetryPlan,
+  type HttpRouteSpec,
+  type Mesh,
+  type RetryPlan,
+} from '@weft/core';
+import type { Dispatcher } from 'undici';
+import { MeshedRequest, type OutboundContext } from './meshed-request.ts';
+import { DEFAULT_MAX_REPLAY_BYTES, ReplayableBody } from './replayable-body.ts';
+import { headerValue, readRequestHeaders } from './request-headers.ts';
+import { ResponseFlags } from './response-flags.ts';
+import { deliverSyntheticResponse } from './synthetic-response.ts';
+import { parseOrigin } from './target.ts';
+
+export interface MeshInterceptorOptions {
+  /** Largest streamed request body buffered so the request can be retried (64 KiB). */
+  readonly maxReplayBytes?: number;
+}
+
+/**
+ * The undici interceptor that puts a request through the mesh. Requests to hosts the mesh knows
+ * are routed and balanced to an endpoint (`http://reviews:9080/x` → `http://10.0.0.7:9080/x`
+ * with `Host: reviews:9080`); others pass through unchanged, or, when the workload's outbound
+ * traffic policy is REGISTRY_ONLY, are answered 502 with response flag NR, as Istio's
+ * BlackHoleCluster does.
+ */
+export function meshInterceptor(
+  mesh: Mesh,
+  options: MeshInterceptorOptions = {},
+): Dispatcher.DispatcherComposeInterceptor {
+  const maxReplayBytes = options.maxReplayBytes ?? DEFAULT_MAX_REPLAY_BYTES;
+  const plans = new WeakMap<CompiledRoute<HttpRouteSpec>, RetryPlan>();
+  const retryPlanFor = (route: CompiledRoute<HttpRouteSpec>): RetryPlan => {
+    let plan = plans.get(route);
+    if (plan === undefined) {
+      plan = compileRetryPlan(route.retry, { routeName: route.name });
+      plans.set(route, plan);
+    }
+    return plan;
+  };
+  return (dispatch) => {
+    const context: OutboundContext = { mesh, dispatch, retryPlanFor };
+    return (dispatchOptions, handler) => {
+      const origin = parseOrigin(dispatchOptions.origin);
+      if (origin === undefined) return dispatch(dispatchOptions, handler);
+      const view = mesh.outbound;
+      const host = view.resolveHost(origin.hostName);
+      if (host === undefined) {
+        if (view.outboundTrafficPolicy === 'REGISTRY_ONLY') {
+          deliverSyntheticResponse(handler, {
+            status: 502,
+            body: `${origin.hostName} is not in the mesh registry and the outbound traffic policy is REGISTRY_ONLY`,
+            flags: [ResponseFlags.registryOnly],
+          });
+          return true;
+        }
+        return dispatch(dispatchOptions, handler);
+      }
+      const headers = readRequestHeaders(dispatchOptions.headers);
+      const authority = headerValue(headers, 'host') ?? origin.authority;
+      const request = new MeshedRequest(
+        context,
+        view,
+        { scheme: origin.scheme, hostName: origin.hostName, host, port: origin.port, authority },
+        dispatchOptions,
+        handler,
+        headers,
+        new ReplayableBody(dispatchOptions.body, maxReplayBytes),
+      );
+      request.start();
+      return true;
+    };
+  };
+}

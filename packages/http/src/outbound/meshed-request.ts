@@ -1,0 +1,574 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  type AttemptOutcome,
+  type Clock,
+  type ClusterEndpoint,
+  type ClusterRuntime,
+  type CompiledRoute,
+  type FaultDecision,
+  type HttpRouteSpec,
+  isIdempotentMethod,
+  type Mesh,
+  matchedUriPrefix,
+  NO_FAULT,
+  pickWeighted,
+  RetryController,
+  type RetryPlan,
+  type RouteRequest,
+  type TimerHandle,
+  type WorkloadView,
+} from '@weft/core';
+import type { Dispatcher } from 'undici';
+import { applyHeaderOperations } from './header-operations.ts';
+import { mirrorRequest } from './mirror.ts';
+import type { ReplayableBody } from './replayable-body.ts';
+import { type HeaderRecord, headerValue } from './request-headers.ts';
+import { ResponseFlags } from './response-flags.ts';
+import { directResponse, redirectResponse } from './route-answers.ts';
+import { compiledRewrite, rewritePath } from './route-rewrite.ts';
+import { deliverSyntheticResponse, type SyntheticResponse } from './synthetic-response.ts';
+import type { MeshedTarget } from './target.ts';
+import { classifyTransportError } from './transport-errors.ts';
+
+/** What every request of one interceptor shares. */
+export interface OutboundContext {
+  readonly mesh: Mesh;
+  readonly dispatch: Dispatcher.Dispatch;
+  readonly retryPlanFor: (route: CompiledRoute<HttpRouteSpec>) => RetryPlan;
+}
+
+/**
+ * One logical request through the mesh, in the policy order of DESIGN.md: route match → fault →
+ * (per attempt) destination choice → load-balancer pick → pool admission → per-try timeout →
+ * transport → outlier accounting, all under the route's total timeout and the retry policy.
+ *
+ * The caller's handler sees one request whatever happens inside: one onRequestStart with a
+ * stable controller, then the response of the attempt that was delivered (or one the mesh made,
+ * with an Envoy-style flag), never pieces of two attempts.
+ */
+export class MeshedRequest implements Dispatcher.DispatchController {
+  readonly #context: OutboundContext;
+  readonly #view: WorkloadView;
+  readonly #target: MeshedTarget;
+  readonly #options: Dispatcher.DispatchOptions;
+  readonly #handler: Dispatcher.DispatchHandler;
+  readonly #headers: HeaderRecord;
+  readonly #body: ReplayableBody;
+  readonly #request: RouteRequest;
+  readonly #path: string;
+  #route: CompiledRoute<HttpRouteSpec> | undefined;
+  #retry: RetryController | undefined;
+  #fault: FaultDecision = NO_FAULT;
+  #outboundPath = '';
+  #authority = '';
+  #deadlineMs: number | undefined;
+  #totalTimer: TimerHandle | undefined;
+  #attempt: Attempt | undefined;
+  #backoffTimer: TimerHandle | undefined;
+  #isDone = false;
+  #isPaused = false;
+  #abortReason: Error | null = null;
+
+  constructor(
+    context: OutboundContext,
+    view: WorkloadView,
+    target: MeshedTarget,
+    options: Dispatcher.DispatchOptions,
+    handler: Dispatcher.DispatchHandler,
+    headers: HeaderRecord,
+    body: ReplayableBody,
+  ) {
+    this.#context = context;
+    this.#view = view;
+    this.#target = target;
+    this.#options = options;
+    this.#handler = handler;
+    this.#headers = headers;
+    this.#body = body;
+    const fullPath = options.path;
+    const query = fullPath.indexOf('?');
+    this.#path = query === -1 ? fullPath : fullPath.slice(0, query);
+    this.#request = {
+      path: fullPath,
+      method: options.method,
+      authority: target.authority,
+      scheme: target.scheme,
+      port: target.port,
+      header: (name) => headerValue(headers, name),
+    };
+  }
+
+  // The controller the caller's handler holds for the whole request.
+  get aborted(): boolean {
+    return this.#abortReason !== null;
+  }
+  get paused(): boolean {
+    return this.#isPaused;
+  }
+  get reason(): Error | null {
+    return this.#abortReason;
+  }
+  abort(reason: Error): void {
+    if (this.#abortReason !== null || this.#isDone) return;
+    this.#abortReason = reason;
+    this.#clearTimers();
+    const attempt = this.#attempt;
+    if (attempt !== undefined) attempt.abandon(reason);
+    this.#finish();
+    this.#handler.onResponseError?.(this, reason);
+  }
+  pause(): void {
+    this.#isPaused = true;
+    this.#attempt?.controller?.pause();
+  }
+  resume(): void {
+    this.#isPaused = false;
+    this.#attempt?.controller?.resume();
+  }
+
+  start(): void {
+    this.#handler.onRequestStart?.(this, {});
+    if (this.aborted) return;
+    const table = this.#view.routeTable(this.#target.host, this.#target.port);
+    const route = table?.matchPath(this.#request, this.#path);
+    if (route === undefined) {
+      this.#answer({ status: 404, body: 'route not found', flags: [ResponseFlags.noRoute] });
+      return;
+    }
+    this.#route = route;
+    const spec = route.spec;
+    if (spec?.redirect !== undefined) {
+      const prefix = matchedUriPrefix(route, this.#request, this.#path);
+      this.#answer(
+        redirectResponse(spec.redirect, {
+          authority: this.#target.authority,
+          scheme: this.#target.scheme,
+          fullPath: this.#options.path,
+          path: this.#path,
+          ...(prefix === undefined ? {} : { matchedPrefix: prefix }),
+        }),
+      );
+      return;
+    }
+    if (spec?.directResponse !== undefined) {
+      this.#answer(directResponse(spec.directResponse));
+      return;
+    }
+    if (route.timeoutMs !== undefined) {
+      const clock = this.#context.mesh.clock;
+      this.#deadlineMs = clock.now() + route.timeoutMs;
+      this.#totalTimer = clock.setTimeout(() => this.#onTotalTimeout(), route.timeoutMs);
+    }
+    this.#prepareOutbound(route, spec);
+    this.#fault = this.#context.mesh.faults.decide(spec?.fault, route.name);
+    if (this.#fault.delayMs !== undefined) {
+      this.#backoffTimer = this.#context.mesh.clock.setTimeout(() => {
+        this.#backoffTimer = undefined;
+        this.#afterDelay();
+      }, this.#fault.delayMs);
+      return;
+    }
+    this.#afterDelay();
+  }
+
+  /** Route-level header operations and rewrites, applied once for every attempt. */
+  #prepareOutbound(route: CompiledRoute<HttpRouteSpec>, spec: HttpRouteSpec | undefined): void {
+    this.#authority = this.#target.authority;
+    this.#outboundPath = this.#options.path;
+    const rewrite = spec?.rewrite;
+    if (rewrite !== undefined) {
+      const compiled = compiledRewrite(rewrite);
+      this.#outboundPath = rewritePath(compiled, route, this.#request, this.#path, this.#options.path);
+      if (compiled.authority !== undefined) this.#authority = compiled.authority;
+    }
+  }
+
+  #afterDelay(): void {
+    if (this.#isDone) return;
+    const abort = this.#fault.abort;
+    if (abort !== undefined) {
+      const status = abort.httpStatus ?? 503;
+      const flags =
+        this.#fault.delayMs === undefined
+          ? [ResponseFlags.faultInjected]
+          : [ResponseFlags.delayInjected, ResponseFlags.faultInjected];
+      this.#answer({ status, body: 'fault filter abort', flags });
+      return;
+    }
+    const route = this.#route;
+    if (route === undefined) return;
+    const spec = route.spec;
+    if (spec !== undefined)
+      mirrorRequest(
+        this.#context,
+        this.#view,
+        route,
+        spec,
+        this.#options,
+        this.#headers,
+        this.#body,
+        this.#outboundPath,
+      );
+    this.#retry = new RetryController(
+      this.#context.retryPlanFor(route),
+      {
+        isIdempotent: isIdempotentMethod(this.#options.method),
+        isBodyReplayable: true,
+        ...(this.#deadlineMs === undefined ? {} : { deadlineMs: this.#deadlineMs }),
+      },
+      {
+        clock: this.#context.mesh.clock,
+        random: this.#context.mesh.random,
+        events: this.#context.mesh.events.retry,
+      },
+    );
+    this.#startAttempt();
+  }
+
+  #startAttempt(): void {
+    if (this.#isDone) return;
+    const route = this.#route;
+    const retry = this.#retry;
+    if (route === undefined || retry === undefined) return;
+    const destination = pickWeighted(route, this.#context.mesh.random.next());
+    const cluster = destination === undefined ? undefined : this.#view.cluster(destination);
+    if (destination === undefined || cluster === undefined || cluster.endpoints.length === 0) {
+      this.#answer({ status: 503, body: 'no healthy upstream', flags: [ResponseFlags.noHealthyUpstream] });
+      return;
+    }
+    const runtime = this.#context.mesh.clusters.forCluster(cluster);
+    const admission = runtime.pool.tryStartRequest();
+    if (admission.kind === 'overflow') {
+      this.#answer({
+        status: 503,
+        body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow',
+        flags: [ResponseFlags.overflow],
+      });
+      return;
+    }
+    if (admission.kind === 'aborted') return;
+    if (admission.kind === 'pending') {
+      admission.admission.then(
+        (lease) => {
+          if (lease.kind === 'admitted') this.#dispatchAttempt(route, runtime, () => lease.release());
+        },
+        () => {},
+      );
+      return;
+    }
+    this.#dispatchAttempt(route, runtime, () => admission.release());
+  }
+
+  #dispatchAttempt(route: CompiledRoute<HttpRouteSpec>, runtime: ClusterRuntime, release: () => void): void {
+    if (this.#isDone) {
+      release();
+      return;
+    }
+    const retry = this.#retry;
+    if (retry === undefined) return;
+    const picked = runtime.balancer.picker().pick();
+    if (picked === undefined) {
+      release();
+      this.#answer({ status: 503, body: 'no healthy upstream', flags: [ResponseFlags.noHealthyUpstream] });
+      return;
+    }
+    retry.beginAttempt(runtime.retryBudget);
+    const headers: HeaderRecord = { ...this.#headers };
+    const destinationSpec = route.spec?.route?.find(
+      (entry) =>
+        entry.destination.host === runtime.cluster.host &&
+        entry.destination.subset === runtime.cluster.subset,
+    );
+    applyHeaderOperations(headers, destinationSpec?.headers?.request);
+    applyHeaderOperations(headers, route.spec?.headers?.request);
+    headers.host = this.#authority;
+    const attempt = new Attempt(this, this.#context.mesh.clock, {
+      runtime,
+      endpoint: picked.endpoint,
+      load: picked.load,
+      release,
+      route,
+    });
+    this.#attempt = attempt;
+    const perTry = route.retry.perTryTimeoutMs;
+    if (perTry !== undefined) {
+      attempt.timer = this.#context.mesh.clock.setTimeout(() => attempt.onPerTryTimeout(), perTry);
+    }
+    let body: Dispatcher.DispatchOptions['body'];
+    try {
+      body = this.#body.next();
+    } catch {
+      body = undefined;
+    }
+    picked.load.onStart();
+    this.#context.dispatch(
+      {
+        ...this.#options,
+        origin: `http://${formatAddress(picked.endpoint.address)}:${picked.endpoint.port}`,
+        path: this.#outboundPath,
+        headers,
+        body,
+      },
+      attempt,
+    );
+  }
+
+  /** An attempt got response headers: deliver them, or retry. */
+  onAttemptResponse(attempt: Attempt, status: number, headers: IncomingHttpHeaders): boolean {
+    const outcome: AttemptOutcome = { kind: 'response', status, headers: headerReader(headers) };
+    attempt.runtime.recordStatus(attempt.endpoint, status);
+    return this.#decide(attempt, outcome) === 'deliver';
+  }
+
+  /** An attempt failed before its response was delivered. */
+  onAttemptFailure(attempt: Attempt, outcome: AttemptOutcome, error: Error): void {
+    if (outcome.kind !== 'overflow') attempt.runtime.recordLocalOriginFailure(attempt.endpoint);
+    const verdict = this.#decide(attempt, outcome);
+    if (verdict === 'deliver') this.#failWith(outcome, error);
+  }
+
+  /** The delivered attempt's response ended (or broke mid-body). */
+  onAttemptEnd(): void {
+    this.#finish();
+  }
+
+  get handler(): Dispatcher.DispatchHandler {
+    return this.#handler;
+  }
+
+  /** Response header operations for the delivered response. */
+  responseHeaders(attempt: Attempt, headers: IncomingHttpHeaders): IncomingHttpHeaders {
+    const route = attempt.route;
+    const destinationSpec = route.spec?.route?.find(
+      (entry) =>
+        entry.destination.host === attempt.runtime.cluster.host &&
+        entry.destination.subset === attempt.runtime.cluster.subset,
+    );
+    const response = destinationSpec?.headers?.response ?? route.spec?.headers?.response;
+    if (response === undefined && route.spec?.headers?.response === undefined) return headers;
+    const copy: HeaderRecord = {};
+    for (const [name, value] of Object.entries(headers)) if (value !== undefined) copy[name] = value;
+    applyHeaderOperations(copy, destinationSpec?.headers?.response);
+    applyHeaderOperations(copy, route.spec?.headers?.response);
+    return copy;
+  }
+
+  #decide(attempt: Attempt, outcome: AttemptOutcome): 'deliver' | 'retry' {
+    const retry = this.#retry;
+    if (retry === undefined || this.#isDone) return 'deliver';
+    const decision = retry.endAttempt(outcome);
+    if (!decision.shouldRetry) return 'deliver';
+    attempt.abandon(new Error('retrying'));
+    this.#attempt = undefined;
+    this.#backoffTimer = this.#context.mesh.clock.setTimeout(() => {
+      this.#backoffTimer = undefined;
+      this.#startAttempt();
+    }, decision.delayMs);
+    return 'retry';
+  }
+
+  #failWith(outcome: AttemptOutcome, error: Error): void {
+    const retried = (this.#retry?.attempts ?? 1) > 1;
+    const flags: string[] = [];
+    let status = 503;
+    let body = `upstream connect error or disconnect/reset before headers. reset reason: ${error.message}`;
+    switch (outcome.kind) {
+      case 'connect-failure':
+        flags.push(ResponseFlags.upstreamConnectionFailure);
+        body = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
+        break;
+      case 'per-try-timeout':
+        flags.push(ResponseFlags.upstreamTimeout);
+        status = 504;
+        body = 'upstream request timeout';
+        break;
+      default:
+        flags.push(ResponseFlags.upstreamReset);
+    }
+    if (retried) flags.push(ResponseFlags.retryLimitExceeded);
+    this.#answer({ status, body, flags });
+  }
+
+  #onTotalTimeout(): void {
+    this.#totalTimer = undefined;
+    if (this.#isDone) return;
+    const attempt = this.#attempt;
+    if (attempt?.isDelivering === true) {
+      // The response has started: a route timeout now can only break it, as Envoy does.
+      const error = new Error('upstream request timeout');
+      attempt.abandon(error);
+      this.#finish();
+      this.#handler.onResponseError?.(this, error);
+      return;
+    }
+    attempt?.abandon(new Error('upstream request timeout'));
+    this.#attempt = undefined;
+    if (attempt !== undefined) attempt.runtime.recordLocalOriginFailure(attempt.endpoint);
+    this.#answer({ status: 504, body: 'upstream request timeout', flags: [ResponseFlags.upstreamTimeout] });
+  }
+
+  /** Ends the request with a response the mesh made. */
+  #answer(response: SyntheticResponse): void {
+    if (this.#isDone) return;
+    this.#finish();
+    deliverSyntheticResponse(this.#handler, response, this, true);
+  }
+
+  #finish(): void {
+    if (this.#isDone) return;
+    this.#isDone = true;
+    this.#clearTimers();
+    this.#retry?.finish();
+    this.#context.mesh.faults.release(this.#fault);
+  }
+
+  #clearTimers(): void {
+    const clock = this.#context.mesh.clock;
+    if (this.#totalTimer !== undefined) clock.clearTimeout(this.#totalTimer);
+    if (this.#backoffTimer !== undefined) clock.clearTimeout(this.#backoffTimer);
+    this.#totalTimer = undefined;
+    this.#backoffTimer = undefined;
+  }
+}
+
+/**
+ * The handler of one attempt. Until the request decides to deliver this attempt's response it
+ * keeps everything to itself; afterwards it forwards to the caller's handler, with the request's
+ * stable controller in place of the connection's.
+ */
+export class Attempt implements Dispatcher.DispatchHandler {
+  readonly runtime: ClusterRuntime;
+  readonly endpoint: ClusterEndpoint;
+  readonly route: CompiledRoute<HttpRouteSpec>;
+  controller: Dispatcher.DispatchController | undefined;
+  timer: TimerHandle | undefined;
+  isDelivering = false;
+  readonly #request: MeshedRequest;
+  readonly #clock: Clock;
+  readonly #load: EndpointLoadRecorder;
+  readonly #release: () => void;
+  readonly #startedMs: number;
+  #hasRequestStarted = false;
+  #isSettled = false;
+  #isAbandoned = false;
+
+  constructor(request: MeshedRequest, clock: Clock, parts: AttemptParts) {
+    this.#request = request;
+    this.#clock = clock;
+    this.runtime = parts.runtime;
+    this.endpoint = parts.endpoint;
+    this.#load = parts.load;
+    this.#release = parts.release;
+    this.route = parts.route;
+    this.#startedMs = clock.now();
+  }
+
+  /** Stops this attempt without telling the caller (a retry, a timeout, the caller's abort). */
+  abandon(reason: Error): void {
+    if (this.#isAbandoned) return;
+    this.#isAbandoned = true;
+    this.#settle(false);
+    this.controller?.abort(reason);
+  }
+
+  onPerTryTimeout(): void {
+    this.timer = undefined;
+    if (this.#isSettled || this.isDelivering) return;
+    const error = new Error('per-try timeout');
+    this.#isAbandoned = true;
+    this.#settle(false);
+    this.controller?.abort(error);
+    this.#request.onAttemptFailure(this, { kind: 'per-try-timeout' }, error);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    this.#hasRequestStarted = true;
+    if (this.#isAbandoned) controller.abort(new Error('attempt abandoned'));
+    else if (this.#request.paused) controller.pause();
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
+    if (this.#isAbandoned) return;
+    this.#clearTimer();
+    if (!this.#request.onAttemptResponse(this, statusCode, headers)) return;
+    this.isDelivering = true;
+    this.#request.handler.onResponseStart?.(
+      this.#request,
+      statusCode,
+      this.#request.responseHeaders(this, headers),
+      statusMessage,
+    );
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.isDelivering && !this.#isAbandoned) this.#request.handler.onResponseData?.(this.#request, chunk);
+  }
+
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    if (!this.isDelivering || this.#isAbandoned) return;
+    this.#settle(true);
+    this.#request.onAttemptEnd();
+    this.#request.handler.onResponseEnd?.(this.#request, trailers);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.#isAbandoned) return;
+    this.#clearTimer();
+    if (this.isDelivering) {
+      this.#settle(false);
+      this.#request.onAttemptEnd();
+      this.#request.handler.onResponseError?.(this.#request, error);
+      return;
+    }
+    this.#settle(false);
+    this.#isAbandoned = true;
+    this.#request.onAttemptFailure(this, classifyTransportError(error, this.#hasRequestStarted), error);
+  }
+
+  #clearTimer(): void {
+    if (this.timer !== undefined) this.#clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  #settle(ok: boolean): void {
+    if (this.#isSettled) return;
+    this.#isSettled = true;
+    this.#clearTimer();
+    this.#load.onEnd(this.#clock.now() - this.#startedMs, ok);
+    this.#release();
+  }
+}
+
+/** The load record of the picked endpoint: least-request and EWMA balancers read it. */
+interface EndpointLoadRecorder {
+  onEnd(latencyMs: number, ok: boolean): void;
+}
+
+/** What one attempt is made of. */
+interface AttemptParts {
+  readonly runtime: ClusterRuntime;
+  readonly endpoint: ClusterEndpoint;
+  readonly load: EndpointLoadRecorder;
+  /** Gives back the connection-pool lease; called exactly once. */
+  readonly release: () => void;
+  readonly route: CompiledRoute<HttpRouteSpec>;
+}
+
+function headerReader(headers: IncomingHttpHeaders): { get(name: string): string | undefined } {
+  return {
+    get(name) {
+      const value = headers[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
+}
+
+function formatAddress(address: string): string {
+  return address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
+}

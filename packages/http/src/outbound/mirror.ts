@@ -1,0 +1,82 @@
+import { type CompiledRoute, clusterName, type HttpRouteSpec, type WorkloadView } from '@weft/core';
+import type { Dispatcher } from 'undici';
+import type { OutboundContext } from './meshed-request.ts';
+import type { ReplayableBody } from './replayable-body.ts';
+import type { HeaderRecord } from './request-headers.ts';
+
+/**
+ * Istio's mirroring: a copy of the request goes to each mirror destination, fire-and-forget,
+ * with `-shadow` appended to its Host; its response is discarded and it can neither slow nor fail
+ * the caller's request. Only requests whose body can be sent twice without waiting are mirrored
+ * (no body, or bytes); a streamed body is not copied.
+ */
+export function mirrorRequest(
+  context: OutboundContext,
+  view: WorkloadView,
+  _route: CompiledRoute<HttpRouteSpec>,
+  spec: HttpRouteSpec,
+  options: Dispatcher.DispatchOptions,
+  headers: HeaderRecord,
+  body: ReplayableBody,
+  path: string,
+): void {
+  const mirrors = [
+    ...(spec.mirror === undefined
+      ? []
+      : [{ destination: spec.mirror, percent: spec.mirrorPercentage?.value ?? 100 }]),
+    ...(spec.mirrors ?? []).map((mirror) => ({
+      destination: mirror.destination,
+      percent: mirror.percentage?.value ?? 100,
+    })),
+  ];
+  if (mirrors.length === 0 || body.isStream) return;
+  const { mesh } = context;
+  for (const { destination, percent } of mirrors) {
+    if (mesh.random.next() * 100 >= percent) continue;
+    const service = view.services.get(destination.host);
+    const port =
+      destination.port?.number ?? (service?.ports.length === 1 ? service.ports[0]?.number : undefined);
+    if (port === undefined) continue;
+    const target = {
+      clusterName: clusterName(destination.host, port, destination.subset),
+      host: destination.host,
+      port,
+      ...(destination.subset === undefined ? {} : { subset: destination.subset }),
+      weight: 1,
+    };
+    const cluster = view.cluster(target);
+    if (cluster === undefined) continue;
+    const picked = mesh.clusters.forCluster(cluster).balancer.picker().pick();
+    if (picked === undefined) continue;
+    const host = headers.host;
+    const shadowHeaders: HeaderRecord = {
+      ...headers,
+      host: `${typeof host === 'string' ? shadowAuthority(host) : destination.host}`,
+    };
+    context.dispatch(
+      {
+        ...options,
+        origin: `http://${picked.endpoint.address}:${picked.endpoint.port}`,
+        path,
+        headers: shadowHeaders,
+        body: body.next(),
+      },
+      DISCARD,
+    );
+  }
+}
+
+/** `reviews:9080` → `reviews-shadow:9080`, as Envoy names the mirrored authority. */
+function shadowAuthority(authority: string): string {
+  const colon = authority.lastIndexOf(':');
+  return colon === -1 || authority.endsWith(']')
+    ? `${authority}-shadow`
+    : `${authority.slice(0, colon)}-shadow${authority.slice(colon)}`;
+}
+
+/** Reads and drops a mirrored response; errors are the mirror's, never the caller's. */
+const DISCARD: Dispatcher.DispatchHandler = {
+  onResponseData() {},
+  onResponseError() {},
+  onResponseEnd() {},
+};

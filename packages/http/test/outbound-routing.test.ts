@@ -1,0 +1,238 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RESPONSE_FLAGS_HEADER } from '../src/index.ts';
+import {
+  type MeshClient,
+  meshClient,
+  type ServiceUpstreams,
+  startService,
+  workloadsOf,
+} from './support/mesh-fixture.ts';
+import { startUpstream, type Upstream } from './support/upstream.ts';
+
+const SUBSETS = `
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews }
+spec:
+  host: reviews
+  subsets:
+  - { name: v1, labels: { version: v1 } }
+  - { name: v2, labels: { version: v2 } }
+  - { name: v3, labels: { version: v3 } }
+`;
+
+describe('routing through the mesh dispatcher (real upstreams on 127.0.0.1)', () => {
+  let reviews: ServiceUpstreams;
+  let client: MeshClient | undefined;
+
+  beforeEach(async () => {
+    reviews = await startService('reviews', ['v1', 'v2', 'v3']);
+  });
+  afterEach(async () => {
+    await client?.close();
+    client = undefined;
+    for (const upstream of reviews.byVersion.values()) await upstream.close();
+  });
+
+  const upstream = (version: string) => reviews.byVersion.get(version) as Upstream;
+
+  it('routes jason to v2 by header and everyone else to v1, keeping the Host the caller used', async () => {
+    client = meshClient(
+      `${SUBSETS}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{ headers: { end-user: { exact: jason } } }]
+    route: [{ destination: { host: reviews, subset: v2 } }]
+  - route: [{ destination: { host: reviews, subset: v1 } }]
+`,
+      workloadsOf(reviews),
+    );
+    const jason = await client.get('http://reviews:9080/reviews/1', { 'end-user': 'jason' });
+    const other = await client.get('http://reviews:9080/reviews/1');
+    expect([jason.status, jason.body]).toEqual([200, 'reviews-v2']);
+    expect([other.status, other.body]).toEqual([200, 'reviews-v1']);
+    expect(upstream('v2').seen[0]?.headers.host).toBe('reviews:9080');
+    expect(upstream('v2').seen[0]?.path).toBe('/reviews/1');
+  });
+
+  it('splits traffic by weight within statistical bounds (seeded)', async () => {
+    client = meshClient(
+      `${SUBSETS}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - { destination: { host: reviews, subset: v1 }, weight: 80 }
+    - { destination: { host: reviews, subset: v3 }, weight: 20 }
+`,
+      workloadsOf(reviews),
+    );
+    const n = 400;
+    for (let i = 0; i < n; i++) await client.get('http://reviews:9080/');
+    const v3 = upstream('v3').seen.length;
+    // Binomial(400, 0.2): mean 80, sd 8; ±5 sd never fails by chance, and the seed fixes it anyway.
+    expect(v3).toBeGreaterThan(80 - 40);
+    expect(v3).toBeLessThan(80 + 40);
+    expect(upstream('v1').seen.length + v3).toBe(n);
+    expect(upstream('v2').seen.length).toBe(0);
+  });
+
+  it('rewrites the prefix it matched and the authority, and applies header operations', async () => {
+    client = meshClient(
+      `${SUBSETS}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{ uri: { prefix: /api/v1/ } }]
+    rewrite: { uri: /v1/, authority: reviews.internal }
+    headers:
+      request: { set: { x-route: legacy }, remove: [x-drop] }
+      response: { add: { x-served-by: mesh } }
+    route:
+    - destination: { host: reviews, subset: v1 }
+      headers: { request: { add: { x-subset: v1 } } }
+`,
+      workloadsOf(reviews),
+    );
+    const response = await client.get('http://reviews:9080/api/v1/items?q=1', {
+      'x-drop': 'yes',
+      'x-route': 'caller',
+    });
+    const seen = upstream('v1').seen[0];
+    expect(seen?.path).toBe('/v1/items?q=1');
+    expect(seen?.headers.host).toBe('reviews.internal');
+    expect(seen?.headers['x-route']).toBe('legacy');
+    expect(seen?.headers['x-subset']).toBe('v1');
+    expect(seen?.headers['x-drop']).toBeUndefined();
+    expect(response.headers['x-served-by']).toBe('mesh');
+  });
+
+  it('rewrites with a regex and capture groups', async () => {
+    client = meshClient(
+      `${SUBSETS}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{ uri: { prefix: /service/ } }]
+    rewrite: { uriRegexRewrite: { match: '^/service/([^/]+)(/.*)$', rewrite: '\\2/instance/\\1' } }
+    route: [{ destination: { host: reviews, subset: v1 } }]
+`,
+      workloadsOf(reviews),
+    );
+    await client.get('http://reviews:9080/service/foo/v1/api');
+    expect(upstream('v1').seen[0]?.path).toBe('/v1/api/instance/foo');
+  });
+
+  it('answers redirects and direct responses without calling any upstream', async () => {
+    client = meshClient(
+      `${SUBSETS}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{ uri: { prefix: /old/ } }]
+    redirect: { prefixRewrite: /new/, redirectCode: 308 }
+  - match: [{ uri: { exact: /health } }]
+    directResponse: { status: 503, body: { string: maintenance } }
+  - route: [{ destination: { host: reviews, subset: v1 } }]
+`,
+      workloadsOf(reviews),
+    );
+    const moved = await client.get('http://reviews:9080/old/page?x=1');
+    expect(moved.status).toBe(308);
+    expect(moved.headers.location).toBe('http://reviews:9080/new/page?x=1');
+    const direct = await client.get('http://reviews:9080/health');
+    expect([direct.status, direct.body]).toEqual([503, 'maintenance']);
+    expect(direct.headers[RESPONSE_FLAGS_HEADER]).toBeUndefined();
+    expect(upstream('v1').seen).toHaveLength(0);
+  });
+
+  it('answers 404 with flag NR when a VirtualService has no route for the request', async () => {
+    client = meshClient(
+      `${SUBSETS}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{ uri: { prefix: /reviews } }]
+    route: [{ destination: { host: reviews, subset: v1 } }]
+`,
+      workloadsOf(reviews),
+    );
+    const response = await client.get('http://reviews:9080/ratings');
+    expect([response.status, response.headers[RESPONSE_FLAGS_HEADER]]).toEqual([404, 'NR']);
+  });
+
+  it('answers 503 UH when the chosen subset has no endpoints', async () => {
+    client = meshClient(
+      `${SUBSETS}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - route: [{ destination: { host: reviews, subset: v9 } }]
+`,
+      workloadsOf(reviews),
+    );
+    const response = await client.get('http://reviews:9080/');
+    expect([response.status, response.body, response.headers[RESPONSE_FLAGS_HEADER]]).toEqual([
+      503,
+      'no healthy upstream',
+      'UH',
+    ]);
+  });
+});
+
+describe('hosts outside the mesh', () => {
+  let external: Upstream;
+  let client: MeshClient | undefined;
+  beforeEach(async () => {
+    external = await startUpstream('external');
+  });
+  afterEach(async () => {
+    await client?.close();
+    client = undefined;
+    await external.close();
+  });
+
+  it('pass through unchanged under ALLOW_ANY', async () => {
+    client = meshClient('', []);
+    const response = await client.get(`http://127.0.0.1:${external.port}/x`);
+    expect([response.status, response.body]).toEqual([200, 'external']);
+  });
+
+  it('are refused with 502 NR under REGISTRY_ONLY, and the upstream sees nothing', async () => {
+    client = meshClient(
+      `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: default }
+spec:
+  outboundTrafficPolicy: { mode: REGISTRY_ONLY }
+`,
+      [],
+    );
+    const response = await client.get(`http://127.0.0.1:${external.port}/x`);
+    expect([response.status, response.headers[RESPONSE_FLAGS_HEADER]]).toEqual([502, 'NR']);
+    expect(response.body).toContain('REGISTRY_ONLY');
+    expect(external.seen).toHaveLength(0);
+  });
+});
