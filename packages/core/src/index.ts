@@ -3,6 +3,40 @@
 export type { AnalysisCheck, AnalysisContext, Finding } from './analysis/analysis-check.ts';
 export { type AnalyzeOptions, analyze } from './analysis/analyze.ts';
 export { analysisChecks, registerAnalysisCheck } from './analysis/check-registry.ts';
+export { DEFAULT_LOAD_BALANCER, LoadBalancerNames } from './balancing/balancer-name.ts';
+export {
+  findLoadBalancer,
+  registeredLoadBalancers,
+  registerLoadBalancer,
+} from './balancing/balancer-registry.ts';
+export {
+  createClusterLoadBalancer,
+  createLoadBalancer,
+  type LoadBalancerDeps,
+} from './balancing/cluster-load-balancer.ts';
+export { endpointKey } from './balancing/endpoint-key.ts';
+export { EndpointLoad } from './balancing/endpoint-load.ts';
+export type {
+  BalancerContext,
+  ConsistentHashSettings,
+  LbEndpoint,
+  LoadBalancer,
+  LoadBalancerFactory,
+  LoadBalancerSettings,
+  LocalityLbSetting,
+  PickContext,
+  Picker,
+  PickerBuilder,
+  WarmupSettings,
+} from './balancing/load-balancer.ts';
+export { EMPTY_PICKER } from './balancing/load-balancer.ts';
+export {
+  createRequestHasher,
+  formatSetCookie,
+  type GeneratedCookie,
+  type HashRequestView,
+  type RequestHasher,
+} from './balancing/request-hash.ts';
 export { registerBuiltinKinds } from './config/builtin-kinds.ts';
 export type { Cluster, ClusterEndpoint, ClusterPolicy } from './config/compile/cluster.ts';
 export { type CompileOptions, compile } from './config/compile/compile.ts';
@@ -75,6 +109,7 @@ export {
   type RejectionEvent,
   type SnapshotEvent,
 } from './mesh/create-mesh.ts';
+export { RouteBreakers } from './mesh/route-breakers.ts';
 export type { WorkloadIdentity } from './mesh/workload-identity.ts';
 export { type Random, seededRandom, systemRandom } from './randomness/random.ts';
 export type { Locality, RegisteredWorkload, Registry } from './registry/workload.ts';
@@ -83,6 +118,8 @@ export {
   type CallBreakerSettings,
   callBreakerConfigSchema,
 } from './resilience/breaker/breaker-config.ts';
+export type { BreakerPermit } from './resilience/breaker/breaker-permit.ts';
+export type { BreakerEvent, CircuitOpen } from './resilience/breaker/breaker-state.ts';
 export { CallBreaker } from './resilience/breaker/call-breaker.ts';
 export {
   decideFault,
@@ -158,7 +195,7 @@ export {
 } from './resilience/retry/retry-plan.ts';
 export type { HttpMatchConditions, RequestPredicate } from './routing/http-match.ts';
 export { compileRetryPolicy, type RetryPolicy } from './routing/retry-policy.ts';
-export { pathOnly, type RouteRequest } from './routing/route-request.ts';
+export { pathOnly, queryParameter, type RouteRequest } from './routing/route-request.ts';
 export {
   type CompiledRoute,
   clusterName,

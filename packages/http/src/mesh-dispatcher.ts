@@ -1,5 +1,6 @@
-import type { Mesh } from '@weft/core';
-import { Agent, type Dispatcher } from 'undici';
+import { type Mesh, resolvePoolLimits, undiciPoolOptions } from '@weft/core';
+import { Agent, type Dispatcher, Pool } from 'undici';
+import { EndpointPoolOptions } from './outbound/endpoint-pool-options.ts';
 import { type MeshInterceptorOptions, meshInterceptor } from './outbound/mesh-interceptor.ts';
 
 export interface MeshDispatcherOptions extends MeshInterceptorOptions {
@@ -16,6 +17,18 @@ export interface MeshDispatcherOptions extends MeshInterceptorOptions {
  * know pass through unchanged (ALLOW_ANY) or are refused (REGISTRY_ONLY).
  */
 export function createMeshDispatcher(mesh: Mesh, options: MeshDispatcherOptions = {}): Dispatcher {
-  const base = options.dispatcher ?? new Agent(options.agentOptions);
-  return base.compose(meshInterceptor(mesh, options));
+  if (options.dispatcher !== undefined) return options.dispatcher.compose(meshInterceptor(mesh, options));
+  // Our own Agent creates each endpoint's pool with its cluster's connection settings.
+  const endpointPools = new EndpointPoolOptions((runtime) =>
+    undiciPoolOptions(resolvePoolLimits(runtime.cluster.policy.connectionPool)),
+  );
+  const agent = new Agent({
+    ...options.agentOptions,
+    factory: (origin, poolOptions) => {
+      const key = typeof origin === 'string' ? origin : origin.origin;
+      const settings = endpointPools.forOrigin(key);
+      return new Pool(origin, settings === undefined ? poolOptions : { ...poolOptions, ...settings });
+    },
+  });
+  return agent.compose(meshInterceptor(mesh, { ...options, endpointPools }));
 }

@@ -8,7 +8,7 @@ import { findLoadBalancer, registeredLoadBalancers } from './balancer-registry.t
 import './builtin-balancers.ts';
 import { endpointKey } from './endpoint-key.ts';
 import { EndpointLoad } from './endpoint-load.ts';
-import { GroupedPicker, type PriorityLevel } from './grouped-picker.ts';
+import { pickerForLevels } from './grouped-picker.ts';
 import {
   type BalancerContext,
   EMPTY_PICKER,
@@ -21,9 +21,8 @@ import {
   type PickerBuilder,
   type WarmupSettings,
 } from './load-balancer.ts';
-import { localityLabel } from './locality-match.ts';
 import { type LocalityPlan, planLocality } from './locality-plan.ts';
-import { effectiveLocalityWeight, priorityLoads } from './priority-load.ts';
+import { priorityLevels } from './priority-levels.ts';
 import { createRequestHasher, type RequestHasher } from './request-hash.ts';
 import { warmupFactor, warmupStepMs } from './warmup.ts';
 
@@ -46,16 +45,6 @@ export interface LoadBalancerDeps {
    * Istio's `least_request` by default. This is how `peak_ewma` is enabled.
    */
   readonly defaultBalancer?: string | undefined;
-}
-
-interface Group {
-  readonly key: string;
-  readonly rawPriority: number;
-  readonly label: string;
-  readonly locality: Locality | undefined;
-  members: number;
-  weight: number;
-  readonly healthy: LbEndpoint[];
 }
 
 /**
@@ -170,73 +159,15 @@ class ClusterLoadBalancer implements LoadBalancer {
     return builder(endpoints);
   }
 
-  /** Priorities and localities as Envoy balances them; see LocalityPlan and priority-load.ts. */
   #buildGrouped(
     plan: LocalityPlan,
     endpoints: readonly LbEndpoint[],
     builders: Map<string, PickerBuilder>,
   ): Picker {
-    const groups = new Map<string, Group>();
-    const groupOf = new Map<string, Group>();
-    for (const [key, member] of this.#members) {
-      const rawPriority = plan.priorityOf(member);
-      const label = plan.isLocalityWeighted ? localityLabel(member.locality) : '';
-      const groupKey = `${rawPriority}|${label}`;
-      let group = groups.get(groupKey);
-      if (group === undefined) {
-        group = {
-          key: groupKey,
-          rawPriority,
-          label,
-          locality: member.locality,
-          members: 0,
-          weight: 0,
-          healthy: [],
-        };
-        groups.set(groupKey, group);
-      }
-      group.members++;
-      group.weight += member.weight;
-      groupOf.set(key, group);
-    }
-    for (const endpoint of endpoints) groupOf.get(endpoint.key)?.healthy.push(endpoint);
-
-    const byPriority = new Map<number, Group[]>();
-    for (const group of groups.values()) {
-      byPriority.set(group.rawPriority, [...(byPriority.get(group.rawPriority) ?? []), group]);
-    }
-    const levels = [...byPriority.keys()]
-      .sort((left, right) => left - right)
-      .map((rawPriority) => {
-        const candidates = byPriority.get(rawPriority) ?? [];
-        const weights = plan.localityWeights(candidates);
-        // A locality `distribute` gives no weight is not part of the cluster at all (as in Istio).
-        const included = candidates.filter(
-          (group) => (weights.get(group.label) ?? 0) > 0 || !plan.isLocalityWeighted,
-        );
-        const live = included.filter((group) => group.healthy.length > 0);
-        return {
-          health: {
-            healthy: live.reduce((sum, group) => sum + group.healthy.length, 0),
-            total: included.reduce((sum, group) => sum + group.members, 0),
-          },
-          localityWeights: live.map((group) =>
-            effectiveLocalityWeight(weights.get(group.label) ?? group.weight, {
-              healthy: group.healthy.length,
-              total: group.members,
-            }),
-          ),
-          pickers: live.map((group) => this.#build(group.key, group.healthy, builders)),
-        };
-      });
-    const loads = priorityLoads(levels.map((level) => level.health));
-    const served: PriorityLevel[] = levels.map((level, index) => ({ ...level, load: loads[index] ?? 0 }));
-    const active = served.filter((level) => level.load > 0 && level.pickers.length > 0);
-    if (active.length === 0) return EMPTY_PICKER;
-    const only = active[0];
-    if (active.length === 1 && only !== undefined && only.pickers.length === 1)
-      return only.pickers[0] as Picker;
-    return new GroupedPicker(served, this.#context.random);
+    const levels = priorityLevels(plan, this.#members, endpoints, (key, group) =>
+      this.#build(key, group, builders),
+    );
+    return pickerForLevels(levels, this.#context.random);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Random } from '../randomness/random.ts';
 import { CumulativeWeights } from './cumulative-weights.ts';
-import type { LbEndpoint, PickContext, Picker } from './load-balancer.ts';
+import { EMPTY_PICKER, type LbEndpoint, type PickContext, type Picker } from './load-balancer.ts';
 
 /** One priority level: its share of requests and its localities' pickers, by effective weight. */
 export interface PriorityLevel {
@@ -50,4 +50,16 @@ export class GroupedPicker implements Picker {
       hash === undefined ? this.#random.next() : Math.floor(hash / TWO_POW_32) / TWO_POW_21;
     return pickers[level.localities.index(localityDraw)]?.pick(context);
   }
+}
+
+/**
+ * The picker for a set of priority levels: nothing when no level can serve, the one locality's
+ * own picker when only one can (no extra hop on the common path), a GroupedPicker otherwise.
+ */
+export function pickerForLevels(levels: readonly PriorityLevel[], random: Random): Picker {
+  const serving = levels.filter((level) => level.load > 0 && level.pickers.length > 0);
+  const [only] = serving;
+  if (only === undefined) return EMPTY_PICKER;
+  if (serving.length === 1 && only.pickers.length === 1) return only.pickers[0] as Picker;
+  return new GroupedPicker(levels, random);
 }

@@ -52,8 +52,9 @@ export interface PickContext {
 }
 
 /**
- * Chooses an endpoint for one request. `pick` is synchronous and cheap; built-ins other than the
- * hash table lookups allocate nothing. `undefined` means no endpoint can take the request (the
+ * Chooses an endpoint for one request. `pick` is synchronous and cheap, and the built-ins allocate
+ * nothing in it. A picker may keep a cursor (round robin's position, a scheduler's deadlines) but
+ * never changes the set it chooses from. `undefined` means no endpoint can take the request (the
  * caller answers "no healthy upstream", Envoy's UH).
  */
 export interface Picker {

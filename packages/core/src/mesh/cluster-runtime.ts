@@ -83,8 +83,13 @@ export class ClusterRuntime {
     if (cluster === this.#cluster) return;
     const previous = this.#cluster;
     this.#cluster = cluster;
-    if (previous.policy.loadBalancer !== cluster.policy.loadBalancer)
+    // A new balancer would reset load records and warmup clocks, so only a changed policy (or a
+    // change in outlier detection, which turns locality failover on or off) makes one.
+    const isOutlierToggled =
+      (previous.policy.outlierDetection === undefined) !== (cluster.policy.outlierDetection === undefined);
+    if (isOutlierToggled || !sameSettings(previous.policy.loadBalancer, cluster.policy.loadBalancer)) {
       this.#balancer = this.#createBalancer(cluster);
+    }
     this.pool.reconfigure(resolvePoolLimits(cluster.policy.connectionPool));
     this.retryBudget.reconfigure(retryBudgetSettings(cluster.policy));
     this.#configureOutlier(cluster);
@@ -165,4 +170,9 @@ export class ClusterRuntime {
     this.#isPanic = selection.isPanic;
     this.#balancer.update(selection.endpoints, all);
   }
+}
+
+/** Structural equality of two normalized (JSON) settings objects. */
+function sameSettings(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }

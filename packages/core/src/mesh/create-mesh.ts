@@ -7,6 +7,8 @@ import { type ConfigIssue, ConfigValidationError } from '../errors/config-valida
 import { EventChannel } from '../events/event-channel.ts';
 import { type Random, systemRandom } from '../randomness/random.ts';
 import type { RegisteredWorkload } from '../registry/workload.ts';
+import type { CallBreakerConfig } from '../resilience/breaker/breaker-config.ts';
+import type { BreakerEvent } from '../resilience/breaker/breaker-state.ts';
 import type { FaultEvent } from '../resilience/fault/fault-events.ts';
 import { FaultInjector } from '../resilience/fault/fault-injector.ts';
 import type { OutlierEvent } from '../resilience/outlier/outlier-events.ts';
@@ -15,6 +17,7 @@ import type { RetryEvent } from '../resilience/retry/retry-events.ts';
 import { type Clock, systemClock } from '../time/clock.ts';
 import { ClusterRuntimes } from './cluster-runtimes.ts';
 import { loadStaticConfig, type StaticConfig } from './config-source.ts';
+import { RouteBreakers } from './route-breakers.ts';
 import type { WorkloadIdentity } from './workload-identity.ts';
 
 export interface CreateMeshOptions {
@@ -32,6 +35,11 @@ export interface CreateMeshOptions {
    * `least_request` by default; `peak_ewma` enables latency-aware balancing mesh-wide.
    */
   readonly defaultLoadBalancer?: string;
+  /**
+   * Weft's call-level circuit breakers (opossum), by route name: fail fast with 503 (flag UO)
+   * while a route's upstream keeps failing. Istio has no equivalent field.
+   */
+  readonly circuitBreakers?: Readonly<Record<string, CallBreakerConfig>>;
 }
 
 export interface SnapshotEvent {
@@ -67,7 +75,11 @@ export class Mesh {
     overflow: new EventChannel<PoolOverflowEvent>(),
     /** Faults injected by routes. */
     fault: new EventChannel<FaultEvent>(),
+    /** Call-level circuit breakers opening, half-opening and closing. */
+    breaker: new EventChannel<BreakerEvent>(),
   };
+  /** The call-level circuit breakers configured per route. */
+  readonly breakers: RouteBreakers;
   /** Live per-cluster state (balancers, outlier detectors, limits, budgets), shared by adapters. */
   readonly clusters: ClusterRuntimes;
   /** Decides and counts injected faults for every adapter of this mesh. */
@@ -94,6 +106,9 @@ export class Mesh {
       onOutlierEvent: (event) => this.events.outlier.emit(event),
       onOverflow: (event) => this.events.overflow.emit(event),
     });
+    this.breakers = new RouteBreakers(options.circuitBreakers ?? {}, this.clock, (event) =>
+      this.events.breaker.emit(event),
+    );
     this.faults = new FaultInjector({ clock: this.clock, random: this.random, events: this.events.fault });
     this.#snapshot = compile([], { workloads: this.#workloads }, { ...this.#meshOptions, revision: 'empty' });
     if (options.config !== undefined) this.applyConfig(options.config);
@@ -179,6 +194,7 @@ export class Mesh {
   /** Stops timers and releases per-cluster state; the mesh must not be used afterwards. */
   close(): void {
     this.clusters.dispose();
+    this.breakers.dispose();
   }
 
   #nextRevision(): string {

@@ -11,4 +11,6 @@ export interface WorkloadIdentity {
   /** The service this workload serves, if any (short name in its namespace). */
   readonly service?: string;
   readonly locality?: Locality;
+  /** The workload's own address: what consistent hashing on `useSourceIp` hashes for its calls. */
+  readonly address?: string;
 }

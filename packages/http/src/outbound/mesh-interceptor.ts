@@ -6,6 +6,7 @@ import {
   type RetryPlan,
 } from '@weft/core';
 import type { Dispatcher } from 'undici';
+import type { EndpointPoolOptions } from './endpoint-pool-options.ts';
 import { MeshedRequest, type OutboundContext } from './meshed-request.ts';
 import { DEFAULT_MAX_REPLAY_BYTES, ReplayableBody } from './replayable-body.ts';
 import { headerValue, readRequestHeaders } from './request-headers.ts';
@@ -16,6 +17,8 @@ import { parseOrigin } from './target.ts';
 export interface MeshInterceptorOptions {
   /** Largest streamed request body buffered so the request can be retried (64 KiB). */
   readonly maxReplayBytes?: number;
+  /** Where endpoint origins' connection settings are recorded for the Agent's pool factory. */
+  readonly endpointPools?: EndpointPoolOptions;
 }
 
 /**
@@ -40,7 +43,12 @@ export function meshInterceptor(
     return plan;
   };
   return (dispatch) => {
-    const context: OutboundContext = { mesh, dispatch, retryPlanFor };
+    const context: OutboundContext = {
+      mesh,
+      dispatch,
+      retryPlanFor,
+      ...(options.endpointPools === undefined ? {} : { endpointPools: options.endpointPools }),
+    };
     return (dispatchOptions, handler) => {
       const origin = parseOrigin(dispatchOptions.origin);
       if (origin === undefined) return dispatch(dispatchOptions, handler);

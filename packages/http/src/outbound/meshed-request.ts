@@ -1,17 +1,22 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import {
   type AttemptOutcome,
+  type BreakerPermit,
   type Clock,
   type ClusterEndpoint,
   type ClusterRuntime,
   type CompiledRoute,
   type FaultDecision,
+  formatSetCookie,
+  type GeneratedCookie,
+  type HashRequestView,
   type HttpRouteSpec,
   isIdempotentMethod,
   type Mesh,
   matchedUriPrefix,
   NO_FAULT,
   pickWeighted,
+  queryParameter,
   RetryController,
   type RetryPlan,
   type RouteRequest,
@@ -19,10 +24,11 @@ import {
   type WorkloadView,
 } from '@weft/core';
 import type { Dispatcher } from 'undici';
+import type { EndpointPoolOptions } from './endpoint-pool-options.ts';
 import { applyHeaderOperations } from './header-operations.ts';
 import { mirrorRequest } from './mirror.ts';
 import type { ReplayableBody } from './replayable-body.ts';
-import { type HeaderRecord, headerValue } from './request-headers.ts';
+import { cookieValue, type HeaderRecord, headerValue } from './request-headers.ts';
 import { ResponseFlags } from './response-flags.ts';
 import { directResponse, redirectResponse } from './route-answers.ts';
 import { compiledRewrite, rewritePath } from './route-rewrite.ts';
@@ -35,6 +41,7 @@ export interface OutboundContext {
   readonly mesh: Mesh;
   readonly dispatch: Dispatcher.Dispatch;
   readonly retryPlanFor: (route: CompiledRoute<HttpRouteSpec>) => RetryPlan;
+  readonly endpointPools?: EndpointPoolOptions;
 }
 
 /**
@@ -47,6 +54,9 @@ export interface OutboundContext {
  * with an Envoy-style flag), never pieces of two attempts.
  */
 export class MeshedRequest implements Dispatcher.DispatchController {
+  /** The delivered response's header list, as undici's fetch reads it from the controller. */
+  rawHeaders: Dispatcher.DispatchController['rawHeaders'] = null;
+  rawTrailers: Dispatcher.DispatchController['rawTrailers'] = null;
   readonly #context: OutboundContext;
   readonly #view: WorkloadView;
   readonly #target: MeshedTarget;
@@ -68,6 +78,12 @@ export class MeshedRequest implements Dispatcher.DispatchController {
   #isDone = false;
   #isPaused = false;
   #abortReason: Error | null = null;
+  /** The route's call-breaker permit, reported on when the request ends. */
+  #permit: BreakerPermit | undefined;
+  /** The status the caller got, for the breaker's verdict. */
+  #deliveredStatus: number | undefined;
+  /** A consistent-hash cookie generated for this request, set on its response. */
+  #generatedCookie: GeneratedCookie | undefined;
 
   constructor(
     context: OutboundContext,
@@ -197,18 +213,28 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     }
     const route = this.#route;
     if (route === undefined) return;
+    const breaker = this.#context.mesh.breakers.forRoute(route.name);
+    if (breaker !== undefined) {
+      const permit = breaker.tryAcquire();
+      if (permit.kind === 'circuit-open') {
+        this.#answer({
+          status: 503,
+          body: `circuit open: ${route.name}`,
+          flags: [ResponseFlags.circuitOpen],
+        });
+        return;
+      }
+      this.#permit = permit;
+    }
     const spec = route.spec;
-    if (spec !== undefined)
-      mirrorRequest(
-        this.#context,
-        this.#view,
-        route,
-        spec,
-        this.#options,
-        this.#headers,
-        this.#body,
-        this.#outboundPath,
-      );
+    if (spec !== undefined) {
+      mirrorRequest(this.#context, this.#view, spec, {
+        options: this.#options,
+        headers: this.#headers,
+        body: this.#body,
+        path: this.#outboundPath,
+      });
+    }
     this.#retry = new RetryController(
       this.#context.retryPlanFor(route),
       {
@@ -266,7 +292,9 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     }
     const retry = this.#retry;
     if (retry === undefined) return;
-    const picked = runtime.balancer.picker().pick();
+    const hasher = runtime.balancer.hasher;
+    const hash = hasher === undefined ? undefined : hasher.hash(this.#hashView());
+    const picked = runtime.balancer.picker().pick(hash === undefined ? undefined : { hash });
     if (picked === undefined) {
       release();
       this.#answer({ status: 503, body: 'no healthy upstream', flags: [ResponseFlags.noHealthyUpstream] });
@@ -301,10 +329,12 @@ export class MeshedRequest implements Dispatcher.DispatchController {
       body = undefined;
     }
     picked.load.onStart();
+    const origin = `http://${formatAddress(picked.endpoint.address)}:${picked.endpoint.port}`;
+    this.#context.endpointPools?.remember(origin, runtime);
     this.#context.dispatch(
       {
         ...this.#options,
-        origin: `http://${formatAddress(picked.endpoint.address)}:${picked.endpoint.port}`,
+        origin,
         path: this.#outboundPath,
         headers,
         body,
@@ -332,6 +362,25 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     this.#finish();
   }
 
+  /** What consistent hashing reads of this request (DestinationRule `consistentHash`). */
+  #hashView(): HashRequestView {
+    const headers = this.#headers;
+    return {
+      header: (name) => headerValue(headers, name),
+      cookie: (name) => cookieValue(headerValue(headers, 'cookie'), name),
+      query: (name) => queryParameter(this.#options.path, name),
+      sourceIp: this.#context.mesh.workload.address,
+      setCookie: (cookie) => {
+        this.#generatedCookie = cookie;
+      },
+    };
+  }
+
+  /** Records the status the caller is getting (the call breaker judges the call by it). */
+  noteDelivered(status: number): void {
+    this.#deliveredStatus = status;
+  }
+
   get handler(): Dispatcher.DispatchHandler {
     return this.#handler;
   }
@@ -344,12 +393,16 @@ export class MeshedRequest implements Dispatcher.DispatchController {
         entry.destination.host === attempt.runtime.cluster.host &&
         entry.destination.subset === attempt.runtime.cluster.subset,
     );
-    const response = destinationSpec?.headers?.response ?? route.spec?.headers?.response;
-    if (response === undefined && route.spec?.headers?.response === undefined) return headers;
+    const cookie = this.#generatedCookie;
+    const destinationOperations = destinationSpec?.headers?.response;
+    const routeOperations = route.spec?.headers?.response;
+    if (destinationOperations === undefined && routeOperations === undefined && cookie === undefined)
+      return headers;
     const copy: HeaderRecord = {};
     for (const [name, value] of Object.entries(headers)) if (value !== undefined) copy[name] = value;
-    applyHeaderOperations(copy, destinationSpec?.headers?.response);
-    applyHeaderOperations(copy, route.spec?.headers?.response);
+    applyHeaderOperations(copy, destinationOperations);
+    applyHeaderOperations(copy, routeOperations);
+    if (cookie !== undefined) applyHeaderOperations(copy, { add: { 'set-cookie': formatSetCookie(cookie) } });
     return copy;
   }
 
@@ -410,6 +463,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
   /** Ends the request with a response the mesh made. */
   #answer(response: SyntheticResponse): void {
     if (this.#isDone) return;
+    this.#deliveredStatus = response.status;
     this.#finish();
     deliverSyntheticResponse(this.#handler, response, this, true);
   }
@@ -420,6 +474,13 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     this.#clearTimers();
     this.#retry?.finish();
     this.#context.mesh.faults.release(this.#fault);
+    const permit = this.#permit;
+    if (permit !== undefined) {
+      // A cancelled call says nothing about the upstream; a 5xx or a broken response counts.
+      if (this.#abortReason !== null) permit.ignore();
+      else if (this.#deliveredStatus !== undefined && this.#deliveredStatus < 500) permit.success();
+      else permit.failure();
+    }
   }
 
   #clearTimers(): void {
@@ -489,7 +550,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(
-    _controller: Dispatcher.DispatchController,
+    controller: Dispatcher.DispatchController,
     statusCode: number,
     headers: IncomingHttpHeaders,
     statusMessage?: string,
@@ -498,20 +559,20 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.#clearTimer();
     if (!this.#request.onAttemptResponse(this, statusCode, headers)) return;
     this.isDelivering = true;
-    this.#request.handler.onResponseStart?.(
-      this.#request,
-      statusCode,
-      this.#request.responseHeaders(this, headers),
-      statusMessage,
-    );
+    this.#request.noteDelivered(statusCode);
+    const delivered = this.#request.responseHeaders(this, headers);
+    this.#request.rawHeaders =
+      delivered === headers ? (controller.rawHeaders ?? null) : Object.entries(delivered).flat(2).map(String);
+    this.#request.handler.onResponseStart?.(this.#request, statusCode, delivered, statusMessage);
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.isDelivering && !this.#isAbandoned) this.#request.handler.onResponseData?.(this.#request, chunk);
   }
 
-  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+  onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
     if (!this.isDelivering || this.#isAbandoned) return;
+    this.#request.rawTrailers = controller.rawTrailers ?? null;
     this.#settle(true);
     this.#request.onAttemptEnd();
     this.#request.handler.onResponseEnd?.(this.#request, trailers);

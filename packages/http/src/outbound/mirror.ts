@@ -1,4 +1,4 @@
-import { type CompiledRoute, clusterName, type HttpRouteSpec, type WorkloadView } from '@weft/core';
+import { clusterName, type HttpRouteSpec, type WorkloadView } from '@weft/core';
 import type { Dispatcher } from 'undici';
 import type { OutboundContext } from './meshed-request.ts';
 import type { ReplayableBody } from './replayable-body.ts';
@@ -10,15 +10,20 @@ import type { HeaderRecord } from './request-headers.ts';
  * the caller's request. Only requests whose body can be sent twice without waiting are mirrored
  * (no body, or bytes); a streamed body is not copied.
  */
+export interface MirroredRequest {
+  readonly options: Dispatcher.DispatchOptions;
+  /** The request's headers after the route's operations (the copy gets a `-shadow` Host). */
+  readonly headers: HeaderRecord;
+  readonly body: ReplayableBody;
+  /** The path after the route's rewrite. */
+  readonly path: string;
+}
+
 export function mirrorRequest(
   context: OutboundContext,
   view: WorkloadView,
-  _route: CompiledRoute<HttpRouteSpec>,
   spec: HttpRouteSpec,
-  options: Dispatcher.DispatchOptions,
-  headers: HeaderRecord,
-  body: ReplayableBody,
-  path: string,
+  { options, headers, body, path }: MirroredRequest,
 ): void {
   const mirrors = [
     ...(spec.mirror === undefined

@@ -44,3 +44,13 @@ export function headerValue(record: HeaderRecord, name: string): string | undefi
   const value = record[name];
   return Array.isArray(value) ? value.join(', ') : value;
 }
+
+/** One cookie's value from a Cookie header (`a=1; b=2`), or undefined. */
+export function cookieValue(cookieHeader: string | undefined, name: string): string | undefined {
+  if (cookieHeader === undefined) return undefined;
+  for (const part of cookieHeader.split(/;\s*|,\s*/)) {
+    const equals = part.indexOf('=');
+    if (equals !== -1 && part.slice(0, equals).trim() === name) return part.slice(equals + 1).trim();
+  }
+  return undefined;
+}

@@ -12,6 +12,7 @@ export interface SyntheticResponse {
 
 /** A controller for a response no connection carries: pause and resume do nothing. */
 export class SyntheticController implements Dispatcher.DispatchController {
+  rawHeaders: string[] | null = null;
   #aborted = false;
   #reason: Error | null = null;
   get aborted() {
@@ -56,6 +57,8 @@ export function deliverSyntheticResponse(
   }
   if (response.flags !== undefined && response.flags.length > 0)
     headers[RESPONSE_FLAGS_HEADER] = response.flags.join(',');
+  // undici's fetch reads the raw header list from the controller, not the parsed record.
+  controller.rawHeaders = Object.entries(headers).flat();
   if (!started) handler.onRequestStart?.(controller, {});
   if (controller.aborted) return;
   handler.onResponseStart?.(controller, response.status, headers, statusText(response.status));
