@@ -26,7 +26,7 @@ import {
 import type { Dispatcher } from 'undici';
 import type { EndpointPoolOptions } from './endpoint-pool-options.ts';
 import { applyHeaderOperations } from './header-operations.ts';
-import { mirrorRequest } from './mirror.ts';
+import { formatAddress, mirrorRequest } from './mirror.ts';
 import type { ReplayableBody } from './replayable-body.ts';
 import { cookieValue, type HeaderRecord, headerValue } from './request-headers.ts';
 import { ResponseFlags } from './response-flags.ts';
@@ -35,6 +35,9 @@ import { compiledRewrite, rewritePath } from './route-rewrite.ts';
 import { deliverSyntheticResponse, type SyntheticResponse } from './synthetic-response.ts';
 import type { MeshedTarget } from './target.ts';
 import { classifyTransportError } from './transport-errors.ts';
+
+/** Istio's `host_selection_retry_max_attempts` for retryIgnorePreviousHosts. */
+const HOST_SELECTION_RETRIES = 5;
 
 /** What every request of one interceptor shares. */
 export interface OutboundContext {
@@ -82,6 +85,10 @@ export class MeshedRequest implements Dispatcher.DispatchController {
   #permit: BreakerPermit | undefined;
   /** The status the caller got, for the breaker's verdict. */
   #deliveredStatus: number | undefined;
+  /** Whether an injected delay is running (a timeout then is the delay's doing: flag DI). */
+  #isInjectingDelay = false;
+  /** Endpoints this request has tried, for Istio's retryIgnorePreviousHosts (on by default). */
+  #triedEndpoints: Set<string> | undefined;
   /** A consistent-hash cookie generated for this request, set on its response. */
   #generatedCookie: GeneratedCookie | undefined;
 
@@ -178,8 +185,10 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     this.#prepareOutbound(route, spec);
     this.#fault = this.#context.mesh.faults.decide(spec?.fault, route.name);
     if (this.#fault.delayMs !== undefined) {
+      this.#isInjectingDelay = true;
       this.#backoffTimer = this.#context.mesh.clock.setTimeout(() => {
         this.#backoffTimer = undefined;
+        this.#isInjectingDelay = false;
         this.#afterDelay();
       }, this.#fault.delayMs);
       return;
@@ -230,16 +239,21 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     if (spec !== undefined) {
       mirrorRequest(this.#context, this.#view, spec, {
         options: this.#options,
+        authority: this.#authority,
         headers: this.#headers,
         body: this.#body,
         path: this.#outboundPath,
       });
     }
+    const body = this.#body;
     this.#retry = new RetryController(
       this.#context.retryPlanFor(route),
       {
         isIdempotent: isIdempotentMethod(this.#options.method),
-        isBodyReplayable: true,
+        // Read when each attempt ends: a streamed body is replayable only once it was recorded whole.
+        get isBodyReplayable() {
+          return body.whyNotReplayable === undefined;
+        },
         ...(this.#deadlineMs === undefined ? {} : { deadlineMs: this.#deadlineMs }),
       },
       {
@@ -292,9 +306,23 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     }
     const retry = this.#retry;
     if (retry === undefined) return;
+    let body: Dispatcher.DispatchOptions['body'];
+    try {
+      body = this.#body.next();
+    } catch (error) {
+      // The retry controller refuses a retry whose body cannot be sent again; reaching this is a
+      // bug, and sending an empty body in its place would be worse than failing.
+      release();
+      this.#answer({
+        status: 503,
+        body: `request body cannot be sent again: ${error instanceof Error ? error.message : String(error)}`,
+        flags: [ResponseFlags.upstreamReset],
+      });
+      return;
+    }
     const hasher = runtime.balancer.hasher;
     const hash = hasher === undefined ? undefined : hasher.hash(this.#hashView());
-    const picked = runtime.balancer.picker().pick(hash === undefined ? undefined : { hash });
+    const picked = this.#pickEndpoint(runtime, route, hash);
     if (picked === undefined) {
       release();
       this.#answer({ status: 503, body: 'no healthy upstream', flags: [ResponseFlags.noHealthyUpstream] });
@@ -321,12 +349,6 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     const perTry = route.retry.perTryTimeoutMs;
     if (perTry !== undefined) {
       attempt.timer = this.#context.mesh.clock.setTimeout(() => attempt.onPerTryTimeout(), perTry);
-    }
-    let body: Dispatcher.DispatchOptions['body'];
-    try {
-      body = this.#body.next();
-    } catch {
-      body = undefined;
     }
     picked.load.onStart();
     const origin = `http://${formatAddress(picked.endpoint.address)}:${picked.endpoint.port}`;
@@ -360,6 +382,31 @@ export class MeshedRequest implements Dispatcher.DispatchController {
   /** The delivered attempt's response ended (or broke mid-body). */
   onAttemptEnd(): void {
     this.#finish();
+  }
+
+  /**
+   * Picks an endpoint; on a retry with `retryIgnorePreviousHosts` (Istio's default) it picks again,
+   * up to Istio's 5 host-selection attempts, while the pick is one this request already tried.
+   */
+  #pickEndpoint(runtime: ClusterRuntime, route: CompiledRoute<HttpRouteSpec>, hash: number | undefined) {
+    const picker = runtime.balancer.picker();
+    const context = hash === undefined ? undefined : { hash };
+    let picked = picker.pick(context);
+    const tried = this.#triedEndpoints;
+    if (tried !== undefined && route.retry.retryIgnorePreviousHosts) {
+      for (
+        let again = 0;
+        again < HOST_SELECTION_RETRIES && picked !== undefined && tried.has(picked.key);
+        again++
+      ) {
+        picked = picker.pick(context);
+      }
+    }
+    if (picked !== undefined) {
+      this.#triedEndpoints ??= new Set();
+      this.#triedEndpoints.add(picked.key);
+    }
+    return picked;
   }
 
   /** What consistent hashing reads of this request (DestinationRule `consistentHash`). */
@@ -457,7 +504,11 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     attempt?.abandon(new Error('upstream request timeout'));
     this.#attempt = undefined;
     if (attempt !== undefined) attempt.runtime.recordLocalOriginFailure(attempt.endpoint);
-    this.#answer({ status: 504, body: 'upstream request timeout', flags: [ResponseFlags.upstreamTimeout] });
+    // A timeout during an injected delay is the delay's doing; say so (retries-and-faults.md §8).
+    const flags = this.#isInjectingDelay
+      ? [ResponseFlags.delayInjected, ResponseFlags.upstreamTimeout]
+      : [ResponseFlags.upstreamTimeout];
+    this.#answer({ status: 504, body: 'upstream request timeout', flags });
   }
 
   /** Ends the request with a response the mesh made. */
@@ -628,8 +679,4 @@ function headerReader(headers: IncomingHttpHeaders): { get(name: string): string
       return Array.isArray(value) ? value.join(', ') : value;
     },
   };
-}
-
-function formatAddress(address: string): string {
-  return address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
 }

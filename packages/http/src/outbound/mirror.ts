@@ -12,6 +12,8 @@ import type { HeaderRecord } from './request-headers.ts';
  */
 export interface MirroredRequest {
   readonly options: Dispatcher.DispatchOptions;
+  /** The authority the request carries (after any rewrite); the copy's gets `-shadow`. */
+  readonly authority: string;
   /** The request's headers after the route's operations (the copy gets a `-shadow` Host). */
   readonly headers: HeaderRecord;
   readonly body: ReplayableBody;
@@ -23,7 +25,7 @@ export function mirrorRequest(
   context: OutboundContext,
   view: WorkloadView,
   spec: HttpRouteSpec,
-  { options, headers, body, path }: MirroredRequest,
+  { options, authority, headers, body, path }: MirroredRequest,
 ): void {
   const mirrors = [
     ...(spec.mirror === undefined
@@ -53,15 +55,11 @@ export function mirrorRequest(
     if (cluster === undefined) continue;
     const picked = mesh.clusters.forCluster(cluster).balancer.picker().pick();
     if (picked === undefined) continue;
-    const host = headers.host;
-    const shadowHeaders: HeaderRecord = {
-      ...headers,
-      host: `${typeof host === 'string' ? shadowAuthority(host) : destination.host}`,
-    };
+    const shadowHeaders: HeaderRecord = { ...headers, host: shadowAuthority(authority) };
     context.dispatch(
       {
         ...options,
-        origin: `http://${picked.endpoint.address}:${picked.endpoint.port}`,
+        origin: `http://${formatAddress(picked.endpoint.address)}:${picked.endpoint.port}`,
         path,
         headers: shadowHeaders,
         body: body.next(),
@@ -81,7 +79,14 @@ function shadowAuthority(authority: string): string {
 
 /** Reads and drops a mirrored response; errors are the mirror's, never the caller's. */
 const DISCARD: Dispatcher.DispatchHandler = {
+  onRequestStart() {},
+  onResponseStart() {},
   onResponseData() {},
   onResponseError() {},
   onResponseEnd() {},
 };
+
+/** An IPv6 address in an origin needs brackets. */
+export function formatAddress(address: string): string {
+  return address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
+}

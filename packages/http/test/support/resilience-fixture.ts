@@ -1,16 +1,20 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import type {
-  FaultEvent,
-  Mesh,
-  OutlierEvent,
-  PoolOverflowEvent,
-  RegisteredWorkload,
-  RetryEvent,
+import {
+  type CreateMeshOptions,
+  createMesh,
+  type FaultEvent,
+  type Mesh,
+  type OutlierEvent,
+  type PoolOverflowEvent,
+  type RegisteredWorkload,
+  type RetryEvent,
+  seededRandom,
 } from '@weft/core';
 import { type Dispatcher, request } from 'undici';
-import { RESPONSE_FLAGS_HEADER } from '../../src/index.ts';
+import { createMeshDispatcher, RESPONSE_FLAGS_HEADER } from '../../src/index.ts';
+import type { MeshClient } from './mesh-fixture.ts';
 
 // Extends support/upstream.ts (not edited: others own it) with the behaviours resilience tests
 // need — a reset as soon as the request head arrives, a response whose body trickles — and with
@@ -356,4 +360,37 @@ ${trafficPolicy
   .map((line) => `    ${line}`)
   .join('\n')}
 `;
+}
+
+/**
+ * mesh-fixture's meshClient (the productpage caller, seeded randomness) with extra createMesh
+ * options, e.g. Weft's `circuitBreakers`. Only `mesh`, `dispatcher` and `close` are meant for use.
+ */
+export function meshClientWith(
+  yaml: string,
+  workloads: readonly RegisteredWorkload[],
+  options: Omit<CreateMeshOptions, 'workload' | 'config' | 'workloads'>,
+  seed = 7,
+): Pick<MeshClient, 'mesh' | 'dispatcher' | 'close'> {
+  const mesh = createMesh({
+    workload: {
+      name: 'productpage-v1',
+      namespace: 'default',
+      serviceAccount: 'productpage',
+      labels: { app: 'productpage', version: 'v1' },
+    },
+    config: { yaml },
+    workloads,
+    random: seededRandom(seed),
+    ...options,
+  });
+  const dispatcher = createMeshDispatcher(mesh);
+  return {
+    mesh,
+    dispatcher,
+    async close() {
+      await dispatcher.close();
+      mesh.close();
+    },
+  };
 }

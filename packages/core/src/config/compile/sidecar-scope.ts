@@ -37,7 +37,13 @@ export function selectSidecarScope(
   if (chosen === undefined) {
     return { outboundTrafficPolicy: options.outboundTrafficPolicy, isVisible: () => true };
   }
-  const entries = (chosen.spec.egress ?? []).flatMap((listener) => listener.hosts.map(splitNamespacedHost));
+  const egress = chosen.spec.egress ?? [];
+  // A Sidecar without egress listeners inherits the default egress (everything visible), as
+  // Istio does; it may still set the outbound traffic policy.
+  const entries =
+    egress.length === 0
+      ? [{ namespace: '*', host: '*' }]
+      : egress.flatMap((listener) => listener.hosts.map(splitNamespacedHost));
   const sidecarNamespace = chosen.metadata.namespace;
   return {
     sidecar: `Sidecar/${sidecarNamespace}/${chosen.metadata.name}`,
