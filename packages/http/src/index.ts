@@ -2,5 +2,14 @@
 
 export { createMeshDispatcher, type MeshDispatcherOptions } from './mesh-dispatcher.ts';
 export { createMeshFetch, type MeshFetch } from './mesh-fetch.ts';
-export { type MeshInterceptorOptions, meshInterceptor } from './outbound/mesh-interceptor.ts';
-export { RESPONSE_FLAGS_HEADER, type ResponseFlag, ResponseFlags } from './outbound/response-flags.ts';
+export {
+  type MeshInterceptorOptions,
+  meshInterceptor,
+  NON_IDEMPOTENT_RETRY_ANNOTATION,
+} from './outbound/mesh-interceptor.ts';
+export {
+  ERROR_CODE_HEADER,
+  RESPONSE_FLAGS_HEADER,
+  type ResponseFlag,
+  ResponseFlags,
+} from './outbound/response-flags.ts';

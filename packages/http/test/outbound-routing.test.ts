@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RESPONSE_FLAGS_HEADER } from '../src/index.ts';
+import { ERROR_CODE_HEADER, RESPONSE_FLAGS_HEADER } from '../src/index.ts';
 import {
   type MeshClient,
   meshClient,
@@ -178,6 +178,7 @@ spec:
     );
     const response = await client.get('http://reviews:9080/ratings');
     expect([response.status, response.headers[RESPONSE_FLAGS_HEADER]]).toEqual([404, 'NR']);
+    expect(response.headers[ERROR_CODE_HEADER]).toBe('WEFT_ERR_NO_ROUTE');
   });
 
   it('answers 503 UH when the chosen subset has no endpoints', async () => {
@@ -199,6 +200,54 @@ spec:
       'no healthy upstream',
       'UH',
     ]);
+    expect(response.headers[ERROR_CODE_HEADER]).toBe('WEFT_ERR_NO_HEALTHY_UPSTREAM');
+  });
+});
+
+describe('retrying non-idempotent requests', () => {
+  let reviews: ServiceUpstreams;
+  let client: MeshClient | undefined;
+  beforeEach(async () => {
+    reviews = await startService('reviews', ['v1']);
+    reviews.byVersion
+      .get('v1')
+      ?.behave((_request, index) => (index === 0 ? { kind: 'respond', status: 503 } : { kind: 'respond' }));
+  });
+  afterEach(async () => {
+    await client?.close();
+    client = undefined;
+    for (const upstream of reviews.byVersion.values()) await upstream.close();
+  });
+
+  const config = (annotations: string) => `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews
+${annotations}
+spec:
+  hosts: [reviews]
+  http:
+  - name: writes
+    retries: { attempts: 2, retryOn: 5xx }
+    route: [{ destination: { host: reviews } }]
+`;
+
+  it('does not retry a POST that reached the upstream, by default', async () => {
+    client = meshClient(config(''), workloadsOf(reviews));
+    const response = await client.send('http://reviews:9080/', { method: 'POST', body: 'x' });
+    expect(response.status).toBe(503);
+    expect(reviews.byVersion.get('v1')?.seen).toHaveLength(1);
+  });
+
+  it('retries it when the VirtualService names the route in retry.weft.dev/non-idempotent', async () => {
+    client = meshClient(
+      config('  annotations: { retry.weft.dev/non-idempotent: writes }'),
+      workloadsOf(reviews),
+    );
+    const response = await client.send('http://reviews:9080/', { method: 'POST', body: 'x' });
+    expect(response.status).toBe(200);
+    expect(reviews.byVersion.get('v1')?.seen.map((seen) => seen.body)).toEqual(['x', 'x']);
   });
 });
 

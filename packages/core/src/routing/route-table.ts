@@ -36,6 +36,8 @@ export interface CompiledRoute<Spec = unknown> {
   readonly timeoutMs?: number;
   readonly retry: RetryPolicy;
   readonly spec?: Spec;
+  /** The annotations of the VirtualService the route came from (Weft's extensions read them). */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -1,6 +1,7 @@
 import {
   type CompiledRoute,
   compileRetryPlan,
+  ErrorCodes,
   type HttpRouteSpec,
   type Mesh,
   type RetryPlan,
@@ -37,7 +38,10 @@ export function meshInterceptor(
   const retryPlanFor = (route: CompiledRoute<HttpRouteSpec>): RetryPlan => {
     let plan = plans.get(route);
     if (plan === undefined) {
-      plan = compileRetryPlan(route.retry, { routeName: route.name });
+      plan = compileRetryPlan(route.retry, {
+        routeName: route.name,
+        isNonIdempotentRetryAllowed: allowsNonIdempotentRetries(route),
+      });
       plans.set(route, plan);
     }
     return plan;
@@ -60,6 +64,7 @@ export function meshInterceptor(
             status: 502,
             body: `${origin.hostName} is not in the mesh registry and the outbound traffic policy is REGISTRY_ONLY`,
             flags: [ResponseFlags.registryOnly],
+            errorCode: ErrorCodes.notInRegistry,
           });
           return true;
         }
@@ -80,4 +85,18 @@ export function meshInterceptor(
       return true;
     };
   };
+}
+
+/**
+ * Istio's HTTPRetry cannot say "retry POSTs too", so a VirtualService says it with an
+ * annotation: `retry.weft.dev/non-idempotent: "true"` for all its routes, or a comma-separated
+ * list of route names.
+ */
+export const NON_IDEMPOTENT_RETRY_ANNOTATION = 'retry.weft.dev/non-idempotent';
+
+function allowsNonIdempotentRetries(route: CompiledRoute<HttpRouteSpec>): boolean {
+  const value = route.annotations?.[NON_IDEMPOTENT_RETRY_ANNOTATION]?.trim();
+  if (value === undefined || value === '') return false;
+  if (value === 'true' || value === '*') return true;
+  return value.split(',').some((name) => name.trim() === route.name);
 }

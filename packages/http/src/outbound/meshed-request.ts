@@ -6,6 +6,8 @@ import {
   type ClusterEndpoint,
   type ClusterRuntime,
   type CompiledRoute,
+  type ErrorCode,
+  ErrorCodes,
   type FaultDecision,
   formatSetCookie,
   type GeneratedCookie,
@@ -155,7 +157,12 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     const table = this.#view.routeTable(this.#target.host, this.#target.port);
     const route = table?.matchPath(this.#request, this.#path);
     if (route === undefined) {
-      this.#answer({ status: 404, body: 'route not found', flags: [ResponseFlags.noRoute] });
+      this.#answer({
+        status: 404,
+        body: 'route not found',
+        flags: [ResponseFlags.noRoute],
+        errorCode: ErrorCodes.noRoute,
+      });
       return;
     }
     this.#route = route;
@@ -217,7 +224,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
         this.#fault.delayMs === undefined
           ? [ResponseFlags.faultInjected]
           : [ResponseFlags.delayInjected, ResponseFlags.faultInjected];
-      this.#answer({ status, body: 'fault filter abort', flags });
+      this.#answer({ status, body: 'fault filter abort', flags, errorCode: ErrorCodes.faultInjected });
       return;
     }
     const route = this.#route;
@@ -230,6 +237,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
           status: 503,
           body: `circuit open: ${route.name}`,
           flags: [ResponseFlags.circuitOpen],
+          errorCode: ErrorCodes.circuitOpen,
         });
         return;
       }
@@ -273,7 +281,12 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     const destination = pickWeighted(route, this.#context.mesh.random.next());
     const cluster = destination === undefined ? undefined : this.#view.cluster(destination);
     if (destination === undefined || cluster === undefined || cluster.endpoints.length === 0) {
-      this.#answer({ status: 503, body: 'no healthy upstream', flags: [ResponseFlags.noHealthyUpstream] });
+      this.#answer({
+        status: 503,
+        body: 'no healthy upstream',
+        flags: [ResponseFlags.noHealthyUpstream],
+        errorCode: ErrorCodes.noHealthyUpstream,
+      });
       return;
     }
     const runtime = this.#context.mesh.clusters.forCluster(cluster);
@@ -283,6 +296,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
         status: 503,
         body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow',
         flags: [ResponseFlags.overflow],
+        errorCode: ErrorCodes.upstreamOverflow,
       });
       return;
     }
@@ -317,6 +331,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
         status: 503,
         body: `request body cannot be sent again: ${error instanceof Error ? error.message : String(error)}`,
         flags: [ResponseFlags.upstreamReset],
+        errorCode: ErrorCodes.upstreamReset,
       });
       return;
     }
@@ -325,7 +340,12 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     const picked = this.#pickEndpoint(runtime, route, hash);
     if (picked === undefined) {
       release();
-      this.#answer({ status: 503, body: 'no healthy upstream', flags: [ResponseFlags.noHealthyUpstream] });
+      this.#answer({
+        status: 503,
+        body: 'no healthy upstream',
+        flags: [ResponseFlags.noHealthyUpstream],
+        errorCode: ErrorCodes.noHealthyUpstream,
+      });
       return;
     }
     retry.beginAttempt(runtime.retryBudget);
@@ -472,21 +492,27 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     const flags: string[] = [];
     let status = 503;
     let body = `upstream connect error or disconnect/reset before headers. reset reason: ${error.message}`;
+    let errorCode: ErrorCode = ErrorCodes.upstreamReset;
     switch (outcome.kind) {
       case 'connect-failure':
         flags.push(ResponseFlags.upstreamConnectionFailure);
         body = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
+        errorCode = ErrorCodes.upstreamConnectFailure;
         break;
       case 'per-try-timeout':
         flags.push(ResponseFlags.upstreamTimeout);
         status = 504;
         body = 'upstream request timeout';
+        errorCode = ErrorCodes.perTryTimeout;
         break;
       default:
         flags.push(ResponseFlags.upstreamReset);
     }
-    if (retried) flags.push(ResponseFlags.retryLimitExceeded);
-    this.#answer({ status, body, flags });
+    if (retried) {
+      flags.push(ResponseFlags.retryLimitExceeded);
+      errorCode = ErrorCodes.retriesExhausted;
+    }
+    this.#answer({ status, body, flags, errorCode });
   }
 
   #onTotalTimeout(): void {
@@ -508,7 +534,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     const flags = this.#isInjectingDelay
       ? [ResponseFlags.delayInjected, ResponseFlags.upstreamTimeout]
       : [ResponseFlags.upstreamTimeout];
-    this.#answer({ status: 504, body: 'upstream request timeout', flags });
+    this.#answer({ status: 504, body: 'upstream request timeout', flags, errorCode: ErrorCodes.timeout });
   }
 
   /** Ends the request with a response the mesh made. */

@@ -4,6 +4,9 @@
  */
 export const RESPONSE_FLAGS_HEADER = 'x-weft-response-flags';
 
+/** The stable WeftError code (`WEFT_ERR_*`) of a failure the mesh answered for itself. */
+export const ERROR_CODE_HEADER = 'x-weft-error-code';
+
 export const ResponseFlags = {
   /** No healthy upstream endpoint. */
   noHealthyUpstream: 'UH',

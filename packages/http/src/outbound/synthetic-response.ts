@@ -1,5 +1,6 @@
+import type { ErrorCode } from '@weft/core';
 import type { Dispatcher } from 'undici';
-import { RESPONSE_FLAGS_HEADER } from './response-flags.ts';
+import { ERROR_CODE_HEADER, RESPONSE_FLAGS_HEADER } from './response-flags.ts';
 
 /** A response the mesh answers with itself: a fault, a redirect, a direct response, a failure. */
 export interface SyntheticResponse {
@@ -8,6 +9,8 @@ export interface SyntheticResponse {
   readonly body?: string | Buffer;
   /** Envoy-style flags for the flags header; none for a configured answer (redirect, direct). */
   readonly flags?: readonly string[];
+  /** The WeftError code of a failure the mesh answered for, in the error-code header. */
+  readonly errorCode?: ErrorCode;
 }
 
 /** A controller for a response no connection carries: pause and resume do nothing. */
@@ -57,6 +60,7 @@ export function deliverSyntheticResponse(
   }
   if (response.flags !== undefined && response.flags.length > 0)
     headers[RESPONSE_FLAGS_HEADER] = response.flags.join(',');
+  if (response.errorCode !== undefined) headers[ERROR_CODE_HEADER] = response.errorCode;
   // undici's fetch reads the raw header list from the controller, not the parsed record.
   controller.rawHeaders = Object.entries(headers).flat();
   if (!started) handler.onRequestStart?.(controller, {});

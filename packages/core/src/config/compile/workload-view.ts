@@ -241,6 +241,7 @@ export class WorkloadView {
       ...(route.timeout === undefined || route.timeout === 0 ? {} : { timeoutMs: route.timeout }),
       retry: compileRetryPolicy(route.retries),
       spec: route,
+      annotations: virtualService.metadata.annotations,
     };
   }
 
