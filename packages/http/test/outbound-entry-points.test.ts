@@ -3,41 +3,47 @@ import { createMesh, seededRandom } from '@weft/core';
 import { getGlobalDispatcher, request, setGlobalDispatcher, stream } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMeshDispatcher, createMeshFetch, RESPONSE_FLAGS_HEADER } from '../src/index.ts';
-import { type ServiceUpstreams, startService, workloadsOf } from './support/mesh-fixture.ts';
+import { joinDocuments, subsetsByVersion, virtualServiceRoutes } from './support/istio-yaml.ts';
+import { createScenario } from './support/scenario.ts';
+import type { ServiceUpstreams } from './support/upstream.ts';
+import { workloadsOf } from './support/workloads.ts';
 
-const CONFIG = `
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: reviews }
-spec:
-  host: reviews
-  subsets: [{ name: v2, labels: { version: v2 } }]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews }
-spec:
-  hosts: [reviews]
-  http:
-  - name: to-v2
-    route: [{ destination: { host: reviews, subset: v2 } }]
-`;
+const CONFIG = joinDocuments(
+  subsetsByVersion('reviews', ['v2']),
+  virtualServiceRoutes(
+    'reviews',
+    `
+- name: to-v2
+  route: [{ destination: { host: reviews, subset: v2 } }]
+`,
+  ),
+);
+
+/** The caller: these tests build their meshes themselves, to hand them to each entry point. */
+const CLIENT_WORKLOAD = {
+  name: 'client',
+  namespace: 'default',
+  serviceAccount: 'client',
+  labels: { app: 'client' },
+};
+
+const scenario = createScenario('reviews');
 
 describe('every undici entry point goes through the mesh', () => {
   let reviews: ServiceUpstreams;
   const closers: (() => Promise<void> | void)[] = [];
 
   beforeEach(async () => {
-    reviews = await startService('reviews', ['v1', 'v2']);
+    reviews = await scenario.startVersions(['v1', 'v2']);
   });
   afterEach(async () => {
     for (const close of closers.splice(0)) await close();
-    for (const upstream of reviews.byVersion.values()) await upstream.close();
+    await scenario.close();
   });
 
   const newMesh = (options: { circuitBreakers?: Record<string, object> } = {}) => {
     const mesh = createMesh({
-      workload: { name: 'client', namespace: 'default', serviceAccount: 'client', labels: { app: 'client' } },
+      workload: CLIENT_WORKLOAD,
       config: { yaml: CONFIG },
       workloads: workloadsOf(reviews),
       random: seededRandom(1),
@@ -120,7 +126,7 @@ describe('every undici entry point goes through the mesh', () => {
 
   it('peak-EWMA can be the default balancer, and requests still land', async () => {
     const mesh = createMesh({
-      workload: { name: 'client', namespace: 'default', serviceAccount: 'client', labels: { app: 'client' } },
+      workload: CLIENT_WORKLOAD,
       workloads: workloadsOf(reviews),
       defaultLoadBalancer: 'peak_ewma',
     });

@@ -1,54 +1,32 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ERROR_CODE_HEADER, RESPONSE_FLAGS_HEADER } from '../src/index.ts';
-import {
-  type MeshClient,
-  meshClient,
-  type ServiceUpstreams,
-  startService,
-  workloadsOf,
-} from './support/mesh-fixture.ts';
-import { startUpstream, type Upstream } from './support/upstream.ts';
+import { joinDocuments, subsetsByVersion, virtualServiceRoutes } from './support/istio-yaml.ts';
+import { createScenario } from './support/scenario.ts';
+import type { ServiceUpstreams, Upstream } from './support/upstream.ts';
+import { workloadsOf } from './support/workloads.ts';
 
-const SUBSETS = `
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: reviews }
-spec:
-  host: reviews
-  subsets:
-  - { name: v1, labels: { version: v1 } }
-  - { name: v2, labels: { version: v2 } }
-  - { name: v3, labels: { version: v3 } }
-`;
+/** Subsets v1, v2 and v3 of reviews, and a VirtualService for reviews with these `http:` routes. */
+const reviewsRoutes = (routes: string) =>
+  joinDocuments(subsetsByVersion('reviews', ['v1', 'v2', 'v3']), virtualServiceRoutes('reviews', routes));
+
+const scenario = createScenario('reviews');
+afterEach(() => scenario.close());
 
 describe('routing through the mesh dispatcher (real upstreams on 127.0.0.1)', () => {
   let reviews: ServiceUpstreams;
-  let client: MeshClient | undefined;
-
   beforeEach(async () => {
-    reviews = await startService('reviews', ['v1', 'v2', 'v3']);
-  });
-  afterEach(async () => {
-    await client?.close();
-    client = undefined;
-    for (const upstream of reviews.byVersion.values()) await upstream.close();
+    reviews = await scenario.startVersions(['v1', 'v2', 'v3']);
   });
 
   const upstream = (version: string) => reviews.byVersion.get(version) as Upstream;
 
   it('routes jason to v2 by header and everyone else to v1, keeping the Host the caller used', async () => {
-    client = meshClient(
-      `${SUBSETS}---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews }
-spec:
-  hosts: [reviews]
-  http:
-  - match: [{ headers: { end-user: { exact: jason } } }]
-    route: [{ destination: { host: reviews, subset: v2 } }]
-  - route: [{ destination: { host: reviews, subset: v1 } }]
-`,
+    const client = scenario.open(
+      reviewsRoutes(`
+- match: [{ headers: { end-user: { exact: jason } } }]
+  route: [{ destination: { host: reviews, subset: v2 } }]
+- route: [{ destination: { host: reviews, subset: v1 } }]
+`),
       workloadsOf(reviews),
     );
     const jason = await client.get('http://reviews:9080/reviews/1', { 'end-user': 'jason' });
@@ -60,18 +38,12 @@ spec:
   });
 
   it('splits traffic by weight within statistical bounds (seeded)', async () => {
-    client = meshClient(
-      `${SUBSETS}---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews }
-spec:
-  hosts: [reviews]
-  http:
-  - route:
-    - { destination: { host: reviews, subset: v1 }, weight: 80 }
-    - { destination: { host: reviews, subset: v3 }, weight: 20 }
-`,
+    const client = scenario.open(
+      reviewsRoutes(`
+- route:
+  - { destination: { host: reviews, subset: v1 }, weight: 80 }
+  - { destination: { host: reviews, subset: v3 }, weight: 20 }
+`),
       workloadsOf(reviews),
     );
     const n = 400;
@@ -85,23 +57,17 @@ spec:
   });
 
   it('rewrites the prefix it matched and the authority, and applies header operations', async () => {
-    client = meshClient(
-      `${SUBSETS}---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews }
-spec:
-  hosts: [reviews]
-  http:
-  - match: [{ uri: { prefix: /api/v1/ } }]
-    rewrite: { uri: /v1/, authority: reviews.internal }
-    headers:
-      request: { set: { x-route: legacy }, remove: [x-drop] }
-      response: { add: { x-served-by: mesh } }
-    route:
-    - destination: { host: reviews, subset: v1 }
-      headers: { request: { add: { x-subset: v1 } } }
-`,
+    const client = scenario.open(
+      reviewsRoutes(`
+- match: [{ uri: { prefix: /api/v1/ } }]
+  rewrite: { uri: /v1/, authority: reviews.internal }
+  headers:
+    request: { set: { x-route: legacy }, remove: [x-drop] }
+    response: { add: { x-served-by: mesh } }
+  route:
+  - destination: { host: reviews, subset: v1 }
+    headers: { request: { add: { x-subset: v1 } } }
+`),
       workloadsOf(reviews),
     );
     const response = await client.get('http://reviews:9080/api/v1/items?q=1', {
@@ -118,18 +84,12 @@ spec:
   });
 
   it('rewrites with a regex and capture groups', async () => {
-    client = meshClient(
-      `${SUBSETS}---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews }
-spec:
-  hosts: [reviews]
-  http:
-  - match: [{ uri: { prefix: /service/ } }]
-    rewrite: { uriRegexRewrite: { match: '^/service/([^/]+)(/.*)$', rewrite: '\\2/instance/\\1' } }
-    route: [{ destination: { host: reviews, subset: v1 } }]
-`,
+    const client = scenario.open(
+      reviewsRoutes(`
+- match: [{ uri: { prefix: /service/ } }]
+  rewrite: { uriRegexRewrite: { match: '^/service/([^/]+)(/.*)$', rewrite: '\\2/instance/\\1' } }
+  route: [{ destination: { host: reviews, subset: v1 } }]
+`),
       workloadsOf(reviews),
     );
     await client.get('http://reviews:9080/service/foo/v1/api');
@@ -137,20 +97,14 @@ spec:
   });
 
   it('answers redirects and direct responses without calling any upstream', async () => {
-    client = meshClient(
-      `${SUBSETS}---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews }
-spec:
-  hosts: [reviews]
-  http:
-  - match: [{ uri: { prefix: /old/ } }]
-    redirect: { prefixRewrite: /new/, redirectCode: 308 }
-  - match: [{ uri: { exact: /health } }]
-    directResponse: { status: 503, body: { string: maintenance } }
-  - route: [{ destination: { host: reviews, subset: v1 } }]
-`,
+    const client = scenario.open(
+      reviewsRoutes(`
+- match: [{ uri: { prefix: /old/ } }]
+  redirect: { prefixRewrite: /new/, redirectCode: 308 }
+- match: [{ uri: { exact: /health } }]
+  directResponse: { status: 503, body: { string: maintenance } }
+- route: [{ destination: { host: reviews, subset: v1 } }]
+`),
       workloadsOf(reviews),
     );
     const moved = await client.get('http://reviews:9080/old/page?x=1');
@@ -163,17 +117,11 @@ spec:
   });
 
   it('answers 404 with flag NR when a VirtualService has no route for the request', async () => {
-    client = meshClient(
-      `${SUBSETS}---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews }
-spec:
-  hosts: [reviews]
-  http:
-  - match: [{ uri: { prefix: /reviews } }]
-    route: [{ destination: { host: reviews, subset: v1 } }]
-`,
+    const client = scenario.open(
+      reviewsRoutes(`
+- match: [{ uri: { prefix: /reviews } }]
+  route: [{ destination: { host: reviews, subset: v1 } }]
+`),
       workloadsOf(reviews),
     );
     const response = await client.get('http://reviews:9080/ratings');
@@ -182,16 +130,10 @@ spec:
   });
 
   it('answers 503 UH when the chosen subset has no endpoints', async () => {
-    client = meshClient(
-      `${SUBSETS}---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews }
-spec:
-  hosts: [reviews]
-  http:
-  - route: [{ destination: { host: reviews, subset: v9 } }]
-`,
+    const client = scenario.open(
+      reviewsRoutes(`
+- route: [{ destination: { host: reviews, subset: v9 } }]
+`),
       workloadsOf(reviews),
     );
     const response = await client.get('http://reviews:9080/');
@@ -206,17 +148,11 @@ spec:
 
 describe('retrying non-idempotent requests', () => {
   let reviews: ServiceUpstreams;
-  let client: MeshClient | undefined;
   beforeEach(async () => {
-    reviews = await startService('reviews', ['v1']);
+    reviews = await scenario.startVersions(['v1']);
     reviews.byVersion
       .get('v1')
       ?.behave((_request, index) => (index === 0 ? { kind: 'respond', status: 503 } : { kind: 'respond' }));
-  });
-  afterEach(async () => {
-    await client?.close();
-    client = undefined;
-    for (const upstream of reviews.byVersion.values()) await upstream.close();
   });
 
   const config = (annotations: string) => `
@@ -234,14 +170,14 @@ spec:
 `;
 
   it('does not retry a POST that reached the upstream, by default', async () => {
-    client = meshClient(config(''), workloadsOf(reviews));
+    const client = scenario.open(config(''), workloadsOf(reviews));
     const response = await client.send('http://reviews:9080/', { method: 'POST', body: 'x' });
     expect(response.status).toBe(503);
     expect(reviews.byVersion.get('v1')?.seen).toHaveLength(1);
   });
 
   it('retries it when the VirtualService names the route in retry.weft.dev/non-idempotent', async () => {
-    client = meshClient(
+    const client = scenario.open(
       config('  annotations: { retry.weft.dev/non-idempotent: writes }'),
       workloadsOf(reviews),
     );
@@ -253,24 +189,18 @@ spec:
 
 describe('hosts outside the mesh', () => {
   let external: Upstream;
-  let client: MeshClient | undefined;
   beforeEach(async () => {
-    external = await startUpstream('external');
-  });
-  afterEach(async () => {
-    await client?.close();
-    client = undefined;
-    await external.close();
+    external = await scenario.startUpstream('external');
   });
 
   it('pass through unchanged under ALLOW_ANY', async () => {
-    client = meshClient('', []);
+    const client = scenario.open('', []);
     const response = await client.get(`http://127.0.0.1:${external.port}/x`);
     expect([response.status, response.body]).toEqual([200, 'external']);
   });
 
   it('are refused with 502 NR under REGISTRY_ONLY, and the upstream sees nothing', async () => {
-    client = meshClient(
+    const client = scenario.open(
       `apiVersion: networking.istio.io/v1
 kind: Sidecar
 metadata: { name: default }
