@@ -51,6 +51,7 @@ export function meshInterceptor(
       mesh,
       dispatch,
       retryPlanFor,
+      retryRuntime: { clock: mesh.clock, random: mesh.random, events: mesh.events.retry },
       ...(options.endpointPools === undefined ? {} : { endpointPools: options.endpointPools }),
     };
     return (dispatchOptions, handler) => {

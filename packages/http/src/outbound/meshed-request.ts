@@ -21,6 +21,7 @@ import {
   queryParameter,
   RetryController,
   type RetryPlan,
+  type RetryRuntime,
   type RouteRequest,
   type TimerHandle,
   type WorkloadView,
@@ -46,6 +47,8 @@ export interface OutboundContext {
   readonly mesh: Mesh;
   readonly dispatch: Dispatcher.Dispatch;
   readonly retryPlanFor: (route: CompiledRoute<HttpRouteSpec>) => RetryPlan;
+  /** The retry controllers' collaborators, built once per interceptor. */
+  readonly retryRuntime: RetryRuntime;
   readonly endpointPools?: EndpointPoolOptions;
 }
 
@@ -121,6 +124,18 @@ export class MeshedRequest implements Dispatcher.DispatchController {
       port: target.port,
       header: (name) => headerValue(headers, name),
     };
+  }
+
+  // RetryRequestFacts, read by the retry controller when each attempt ends.
+  get isIdempotent(): boolean {
+    return isIdempotentMethod(this.#options.method);
+  }
+  /** A streamed body is replayable only once it was recorded whole. */
+  get isBodyReplayable(): boolean {
+    return this.#body.whyNotReplayable === undefined;
+  }
+  get deadlineMs(): number | undefined {
+    return this.#deadlineMs;
   }
 
   // The controller the caller's handler holds for the whole request.
@@ -253,23 +268,8 @@ export class MeshedRequest implements Dispatcher.DispatchController {
         path: this.#outboundPath,
       });
     }
-    const body = this.#body;
-    this.#retry = new RetryController(
-      this.#context.retryPlanFor(route),
-      {
-        isIdempotent: isIdempotentMethod(this.#options.method),
-        // Read when each attempt ends: a streamed body is replayable only once it was recorded whole.
-        get isBodyReplayable() {
-          return body.whyNotReplayable === undefined;
-        },
-        ...(this.#deadlineMs === undefined ? {} : { deadlineMs: this.#deadlineMs }),
-      },
-      {
-        clock: this.#context.mesh.clock,
-        random: this.#context.mesh.random,
-        events: this.#context.mesh.events.retry,
-      },
-    );
+    // The request is its own RetryRequestFacts (see the getters below): nothing to allocate.
+    this.#retry = new RetryController(this.#context.retryPlanFor(route), this, this.#context.retryRuntime);
     this.#startAttempt();
   }
 
@@ -349,15 +349,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
       return;
     }
     retry.beginAttempt(runtime.retryBudget);
-    const headers: HeaderRecord = { ...this.#headers };
-    const destinationSpec = route.spec?.route?.find(
-      (entry) =>
-        entry.destination.host === runtime.cluster.host &&
-        entry.destination.subset === runtime.cluster.subset,
-    );
-    applyHeaderOperations(headers, destinationSpec?.headers?.request);
-    applyHeaderOperations(headers, route.spec?.headers?.request);
-    headers.host = this.#authority;
+    const headers = this.#attemptHeaders(route, runtime);
     const attempt = new Attempt(this, this.#context.mesh.clock, {
       runtime,
       endpoint: picked.endpoint,
@@ -427,6 +419,28 @@ export class MeshedRequest implements Dispatcher.DispatchController {
       this.#triedEndpoints.add(picked.key);
     }
     return picked;
+  }
+
+  /**
+   * The headers an attempt sends. Without header operations (the usual route) the request's own
+   * record is sent as it is; with them, each attempt gets a fresh copy, since `add` is not
+   * idempotent and another attempt may go to another destination.
+   */
+  #attemptHeaders(route: CompiledRoute<HttpRouteSpec>, runtime: ClusterRuntime): HeaderRecord {
+    if (!hasRequestHeaderOperations(route)) {
+      this.#headers.host = this.#authority;
+      return this.#headers;
+    }
+    const headers: HeaderRecord = { ...this.#headers };
+    const destination = route.spec?.route?.find(
+      (entry) =>
+        entry.destination.host === runtime.cluster.host &&
+        entry.destination.subset === runtime.cluster.subset,
+    );
+    applyHeaderOperations(headers, destination?.headers?.request);
+    applyHeaderOperations(headers, route.spec?.headers?.request);
+    headers.host = this.#authority;
+    return headers;
   }
 
   /** What consistent hashing reads of this request (DestinationRule `consistentHash`). */
@@ -705,4 +719,18 @@ function headerReader(headers: IncomingHttpHeaders): { get(name: string): string
       return Array.isArray(value) ? value.join(', ') : value;
     },
   };
+}
+
+const requestHeaderOperations = new WeakMap<CompiledRoute<HttpRouteSpec>, boolean>();
+
+/** Whether a route or any of its destinations edits request headers; computed once per route. */
+function hasRequestHeaderOperations(route: CompiledRoute<HttpRouteSpec>): boolean {
+  let has = requestHeaderOperations.get(route);
+  if (has === undefined) {
+    has =
+      route.spec?.headers?.request !== undefined ||
+      (route.spec?.route ?? []).some((entry) => entry.headers?.request !== undefined);
+    requestHeaderOperations.set(route, has);
+  }
+  return has;
 }

@@ -27,6 +27,8 @@ export function mirrorRequest(
   spec: HttpRouteSpec,
   { options, authority, headers, body, path }: MirroredRequest,
 ): void {
+  // Most routes mirror nothing: leave before building anything.
+  if ((spec.mirror === undefined && spec.mirrors === undefined) || body.isStream) return;
   const mirrors = [
     ...(spec.mirror === undefined
       ? []
@@ -36,7 +38,6 @@ export function mirrorRequest(
       percent: mirror.percentage?.value ?? 100,
     })),
   ];
-  if (mirrors.length === 0 || body.isStream) return;
   const { mesh } = context;
   for (const { destination, percent } of mirrors) {
     if (mesh.random.next() * 100 >= percent) continue;
