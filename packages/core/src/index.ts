@@ -1,5 +1,14 @@
 // The public API of @weft/core. Everything not exported here is internal and may change.
 
+export {
+  type ClientStatusReport,
+  PROTOCOL_VERSION,
+  type ResourceRef,
+  type RevisionMark,
+  type StoredResource,
+  type WatchFrame,
+  type WatchRequest,
+} from './agent-client/protocol.ts';
 export type { AnalysisCheck, AnalysisContext, Finding } from './analysis/analysis-check.ts';
 export { type AnalyzeOptions, analyze } from './analysis/analyze.ts';
 export { analysisChecks, registerAnalysisCheck } from './analysis/check-registry.ts';

@@ -153,6 +153,19 @@ export class Mesh {
     return this.#swap(this.#resources, workloads, undefined, []);
   }
 
+  /**
+   * Replaces configuration and registry together, as one snapshot: what the agent client does
+   * with each revision, so that no request ever sees new routes with old endpoints or the
+   * reverse. Resources must already be valid (from the parser); `warnings` are theirs.
+   */
+  applyResourcesAndWorkloads(
+    resources: readonly Resource[],
+    workloads: readonly RegisteredWorkload[],
+    options: { readonly revision?: string; readonly warnings?: readonly ConfigIssue[] } = {},
+  ): MeshSnapshot {
+    return this.#swap(resources, workloads, options.revision, options.warnings ?? []);
+  }
+
   #swap(
     resources: readonly Resource[],
     workloads: readonly RegisteredWorkload[],

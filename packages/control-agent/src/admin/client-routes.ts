@@ -1,0 +1,103 @@
+import { type ClientRecord, syncStatusOf } from '../clients/client-registry.ts';
+import { parseStatusReport } from '../clients/status-report.ts';
+import { HttpError, notFound } from '../http/http-error.ts';
+import { readJsonBody } from '../http/read-body.ts';
+import { sendJson } from '../http/respond.ts';
+import type { Route } from '../http/router.ts';
+import type { AdminDeps } from './admin-deps.ts';
+
+/** The watch itself, the clients' ACK/NACK reports, and what the agent knows of each client. */
+export function clientRoutes(deps: AdminDeps): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/v1/watch',
+      isWrite: false,
+      handle: ({ request, response, url }) => deps.hub.open(request, response, url.searchParams),
+    },
+    {
+      method: 'POST',
+      path: '/v1/status',
+      isWrite: false,
+      handle: async ({ request, response }) => {
+        const report = parseStatusReport(await readJsonBody(request, deps.maxRequestBytes));
+        const record = deps.clients.get(report.clientId);
+        if (record === undefined) throw notFound(`client ${report.clientId} is unknown; open a watch first`);
+        const sent = record.lastSent;
+        if (sent === undefined || sent.epoch !== report.mark.epoch || report.mark.revision > sent.revision) {
+          throw new HttpError(
+            409,
+            'not-sent',
+            `revision ${report.mark.epoch}/${report.mark.revision} was never sent to client ${report.clientId}`,
+            { details: { lastSent: sent ?? null } },
+          );
+        }
+        if (report.status === 'ack') deps.clients.recordAck(record, report.mark);
+        else deps.clients.recordNack(record, report.mark, report.error ?? '(no reason given)');
+        if (report.configDump !== undefined) record.configDump = report.configDump;
+        sendJson(response, 200, { clientId: record.clientId, recorded: report.status, mark: report.mark });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/clients',
+      isWrite: false,
+      handle: ({ response }) => {
+        sendJson(response, 200, {
+          mark: deps.cache.mark,
+          totals: { ...deps.clients.totals, connected: deps.hub.size },
+          clients: deps.clients.list().map((record) => clientView(record)),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/clients/{clientId}/config',
+      isWrite: false,
+      handle: ({ response, params }) => {
+        const clientId = params.clientId ?? '';
+        const record = deps.clients.get(clientId);
+        if (record === undefined) throw notFound(`client ${clientId} is unknown`);
+        if (record.configDump === undefined) throw notFound(`client ${clientId} has not reported its config`);
+        sendJson(response, 200, { clientId, acked: record.lastAcked ?? null, configDump: record.configDump });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/healthz',
+      isWrite: false,
+      handle: ({ response }) => {
+        const isFollowing = deps.cache.isFollowing;
+        sendJson(response, isFollowing ? 200 : 503, {
+          status: isFollowing ? 'ok' : 'store-unreachable',
+          mark: deps.cache.mark,
+          watchClients: deps.hub.size,
+        });
+      },
+    },
+  ];
+}
+
+function clientView(record: ClientRecord): Record<string, unknown> {
+  const nacked = record.lastNacked;
+  return {
+    clientId: record.clientId,
+    namespace: record.namespace,
+    workload: record.workload,
+    protocolVersion: record.protocolVersion,
+    connected: record.isConnected,
+    status: syncStatusOf(record),
+    sent: record.lastSent ?? null,
+    acked: record.lastAcked ?? null,
+    nacked: nacked?.mark ?? null,
+    error: nacked?.error ?? null,
+    nackedAt: nacked === undefined ? null : new Date(nacked.atMs).toISOString(),
+    acks: record.ackCount,
+    nacks: record.nackCount,
+    snapshotsSent: record.snapshotCount,
+    deltasSent: record.deltaCount,
+    backpressured: record.isBackpressured,
+    hasConfigDump: record.configDump !== undefined,
+    lastSeen: new Date(record.lastSeenMs).toISOString(),
+  };
+}

@@ -1,0 +1,174 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DEFAULT_DOMAIN_SUFFIX, DEFAULT_MESH_OPTIONS, type RevisionMark, systemClock } from '@weft/core';
+import type { AdminDeps } from '../admin/admin-deps.ts';
+import { clientRoutes } from '../admin/client-routes.ts';
+import { resourceRoutes } from '../admin/resource-routes.ts';
+import { StoredAnalysis } from '../admin/stored-analysis.ts';
+import { workloadRoutes } from '../admin/workload-routes.ts';
+import { ClientRegistry } from '../clients/client-registry.ts';
+import { AdminAuth } from '../http/admin-auth.ts';
+import { HttpError } from '../http/http-error.ts';
+import { sendError, toHttpError } from '../http/respond.ts';
+import { Router } from '../http/router.ts';
+import { MeshCache } from '../mesh-view/mesh-cache.ts';
+import { WatchHub } from '../watch/watch-hub.ts';
+import { silentLogger } from './agent-logger.ts';
+import { type AgentOptions, type AgentSettings, DEFAULT_AGENT_LIMITS } from './agent-options.ts';
+
+/** A running agent. */
+export interface Agent {
+  /** `http://host:port`, with the port actually bound. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** The store mark the agent's view (and so every watch) is at. */
+  mark(): RevisionMark;
+  /** Ends every watch, stops listening and stops following the store; the store stays open. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an agent on `options.store`: lists the store (so nothing is served before the agent is
+ * warm), follows its changes, and listens. Resolves once the port is bound.
+ */
+export async function createAgent(options: AgentOptions): Promise<Agent> {
+  const settings = resolveSettings(options);
+  const cache = await MeshCache.open(settings.store, {
+    maxHistoryEntries: settings.limits.maxHistoryEntries,
+    clock: settings.clock,
+    logger: settings.logger,
+  });
+  const clients = new ClientRegistry(settings.limits.maxKnownClients, settings.wallClock);
+  const hub = new WatchHub(cache, clients, {
+    clock: settings.clock,
+    heartbeatMs: settings.heartbeatMs,
+    coalesceWindowMs: settings.coalesceWindowMs,
+    stalledClientMs: settings.limits.stalledClientMs,
+    maxWatchClients: settings.limits.maxWatchClients,
+    scope: { rootNamespace: settings.rootNamespace, defaultExportTo: settings.defaultExportTo },
+  });
+  const deps: AdminDeps = {
+    store: settings.store,
+    cache,
+    hub,
+    clients,
+    analysis: new StoredAnalysis(settings.store, settings),
+    domainSuffix: settings.domainSuffix,
+    maxApplyBytes: settings.limits.maxApplyBytes,
+    maxRequestBytes: settings.limits.maxRequestBytes,
+    maxLeaseTtlMs: settings.limits.maxLeaseTtlMs,
+  };
+  const router = new Router([...resourceRoutes(deps), ...workloadRoutes(deps), ...clientRoutes(deps)]);
+  const auth = new AdminAuth(settings.adminToken);
+
+  const server = createServer({
+    requestTimeout: settings.limits.requestTimeoutMs,
+    headersTimeout: Math.min(settings.limits.requestTimeoutMs, 60_000),
+    // How often Node looks for requests past their timeout (its default, 30 s, would let a slow
+    // sender hold a connection far longer than requestTimeoutMs says).
+    connectionsCheckingInterval: Math.max(50, Math.min(30_000, settings.limits.requestTimeoutMs / 4)),
+    keepAliveTimeout: 5_000,
+  });
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    handle(request, response).catch((error: unknown) => {
+      const refusal = toHttpError(error);
+      if (refusal.status >= 500) settings.logger.warn('request failed', { error, url: request.url });
+      if (!request.complete) {
+        // The body was not read (refused before, or too large): do not read it just to discard it.
+        response.setHeader('connection', 'close');
+        response.on('finish', () => request.socket.destroySoon());
+      }
+      sendError(response, refusal);
+    });
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = parseUrl(request.url);
+    const match = router.match(request.method ?? 'GET', url.pathname);
+    if (match.type === 'none') throw new HttpError(404, 'not-found', `no route ${url.pathname}`);
+    if (match.type === 'wrong-method') {
+      throw new HttpError(405, 'method-not-allowed', `${request.method} is not allowed on ${url.pathname}`, {
+        headers: { allow: match.allow.join(', ') },
+      });
+    }
+    if (match.route.isWrite) auth.check(request);
+    await match.route.handle({ request, response, url, params: match.params });
+  }
+
+  try {
+    await listen(server, settings.host, settings.port);
+  } catch (error) {
+    hub.close();
+    await cache.close();
+    throw error;
+  }
+  const { port } = server.address() as AddressInfo;
+  const hostInUrl = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${hostInUrl}:${port}`,
+    host: settings.host,
+    port,
+    mark: () => cache.mark,
+    close() {
+      closing ??= (async () => {
+        hub.close();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await Promise.all([closed, cache.close()]);
+      })();
+      return closing;
+    },
+  };
+}
+
+function parseUrl(raw: string | undefined): URL {
+  try {
+    return new URL(raw ?? '/', 'http://agent.invalid');
+  } catch (error) {
+    throw new HttpError(400, 'bad-request', 'the request target is not a valid URL', { cause: error });
+  }
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function resolveSettings(options: AgentOptions): AgentSettings {
+  const limits = { ...DEFAULT_AGENT_LIMITS, ...options.limits };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isFinite(value) || value <= 0)
+      throw new RangeError(`limits.${name} must be a positive number`);
+  }
+  const heartbeatMs = options.heartbeatMs ?? 5_000;
+  if (!Number.isFinite(heartbeatMs) || heartbeatMs <= 0) throw new RangeError('heartbeatMs must be positive');
+  const coalesceWindowMs = options.coalesceWindowMs ?? 5;
+  if (!Number.isFinite(coalesceWindowMs) || coalesceWindowMs < 0) {
+    throw new RangeError('coalesceWindowMs must be zero or positive');
+  }
+  if (options.adminToken !== undefined && options.adminToken.length < 16) {
+    throw new RangeError('adminToken must be at least 16 characters');
+  }
+  return {
+    store: options.store,
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    adminToken: options.adminToken,
+    clock: options.clock ?? systemClock,
+    wallClock: options.wallClock ?? Date.now,
+    heartbeatMs,
+    coalesceWindowMs,
+    limits,
+    rootNamespace: options.mesh?.rootNamespace ?? DEFAULT_MESH_OPTIONS.rootNamespace,
+    defaultExportTo: options.mesh?.defaultExportTo ?? DEFAULT_MESH_OPTIONS.defaultExportTo,
+    domainSuffix: options.mesh?.domainSuffix ?? DEFAULT_DOMAIN_SUFFIX,
+    logger: options.logger ?? silentLogger,
+  };
+}

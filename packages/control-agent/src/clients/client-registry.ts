@@ -1,0 +1,136 @@
+import type { RevisionMark } from '@weft/core';
+
+/** What the agent knows about one client (one `clientId`), connected or not. */
+export interface ClientRecord {
+  readonly clientId: string;
+  namespace: string;
+  workload: string;
+  protocolVersion: number;
+  isConnected: boolean;
+  /** Wall-clock ms of the last sign of life: connect, frame written, status report, disconnect. */
+  lastSeenMs: number;
+  /** The mark of the last snapshot or delta written to the client. */
+  lastSent: RevisionMark | undefined;
+  lastAcked: RevisionMark | undefined;
+  lastNacked: { readonly mark: RevisionMark; readonly error: string; readonly atMs: number } | undefined;
+  ackCount: number;
+  nackCount: number;
+  snapshotCount: number;
+  deltaCount: number;
+  /** Whether the client's socket is full and pushes to it are being coalesced. */
+  isBackpressured: boolean;
+  configDump: unknown;
+}
+
+/** The sync state `weft proxy-status` prints, as istioctl names it. */
+export type SyncStatus = 'SYNCED' | 'NACKED' | 'STALE' | 'NOT SENT';
+
+/**
+ * Every client the agent has heard of, bounded: past `maxKnown` records the one disconnected
+ * longest ago is forgotten (connected clients are never dropped).
+ */
+export class ClientRegistry {
+  readonly #records = new Map<string, ClientRecord>();
+  readonly #maxKnown: number;
+  readonly #wallClock: () => number;
+  #totalAcks = 0;
+  #totalNacks = 0;
+
+  constructor(maxKnown: number, wallClock: () => number) {
+    this.#maxKnown = Math.max(1, maxKnown);
+    this.#wallClock = wallClock;
+  }
+
+  get(clientId: string): ClientRecord | undefined {
+    return this.#records.get(clientId);
+  }
+
+  list(): readonly ClientRecord[] {
+    return [...this.#records.values()].sort((a, b) => (a.clientId < b.clientId ? -1 : 1));
+  }
+
+  get totals(): { readonly acks: number; readonly nacks: number } {
+    return { acks: this.#totalAcks, nacks: this.#totalNacks };
+  }
+
+  /** A watch opened: the record is created, or refreshed keeping its ACK/NACK history. */
+  connect(clientId: string, namespace: string, workload: string, protocolVersion: number): ClientRecord {
+    const now = this.#wallClock();
+    let record = this.#records.get(clientId);
+    if (record === undefined) {
+      record = {
+        clientId,
+        namespace,
+        workload,
+        protocolVersion,
+        isConnected: true,
+        lastSeenMs: now,
+        lastSent: undefined,
+        lastAcked: undefined,
+        lastNacked: undefined,
+        ackCount: 0,
+        nackCount: 0,
+        snapshotCount: 0,
+        deltaCount: 0,
+        isBackpressured: false,
+        configDump: undefined,
+      };
+      this.#records.set(clientId, record);
+      this.#evict();
+    } else {
+      // Re-inserted so that map order stays "least recently connected first" for eviction.
+      this.#records.delete(clientId);
+      this.#records.set(clientId, record);
+      Object.assign(record, { namespace, workload, protocolVersion, isConnected: true, lastSeenMs: now });
+    }
+    return record;
+  }
+
+  disconnect(record: ClientRecord): void {
+    record.isConnected = false;
+    record.isBackpressured = false;
+    record.lastSeenMs = this.#wallClock();
+  }
+
+  recordSent(record: ClientRecord, mark: RevisionMark, type: 'snapshot' | 'delta'): void {
+    record.lastSent = mark;
+    record.lastSeenMs = this.#wallClock();
+    if (type === 'snapshot') record.snapshotCount += 1;
+    else record.deltaCount += 1;
+  }
+
+  recordAck(record: ClientRecord, mark: RevisionMark): void {
+    record.lastAcked = mark;
+    record.ackCount += 1;
+    record.lastSeenMs = this.#wallClock();
+    this.#totalAcks += 1;
+  }
+
+  recordNack(record: ClientRecord, mark: RevisionMark, error: string): void {
+    const now = this.#wallClock();
+    record.lastNacked = { mark, error, atMs: now };
+    record.nackCount += 1;
+    record.lastSeenMs = now;
+    this.#totalNacks += 1;
+  }
+
+  #evict(): void {
+    if (this.#records.size <= this.#maxKnown) return;
+    for (const [clientId, record] of this.#records) {
+      if (this.#records.size <= this.#maxKnown) return;
+      if (!record.isConnected) this.#records.delete(clientId);
+    }
+  }
+}
+
+export function syncStatusOf(record: ClientRecord): SyncStatus {
+  const sent = record.lastSent;
+  if (sent === undefined) return 'NOT SENT';
+  if (record.lastNacked !== undefined && sameMark(record.lastNacked.mark, sent)) return 'NACKED';
+  if (record.lastAcked !== undefined && sameMark(record.lastAcked, sent)) return 'SYNCED';
+  return 'STALE';
+}
+
+export function sameMark(a: RevisionMark, b: RevisionMark): boolean {
+  return a.epoch === b.epoch && a.revision === b.revision;
+}

@@ -1,0 +1,120 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PROTOCOL_VERSION } from '@weft/core';
+import type { ClientRegistry } from '../clients/client-registry.ts';
+import { HttpError } from '../http/http-error.ts';
+import type { MeshCache, MeshCacheListener } from '../mesh-view/mesh-cache.ts';
+import { FrameMemo } from './frame-memo.ts';
+import type { ScopeOptions } from './visibility.ts';
+import { parseWatchRequest } from './watch-request.ts';
+import { type StreamSettings, WatchStream } from './watch-stream.ts';
+
+export interface WatchHubOptions extends StreamSettings {
+  readonly maxWatchClients: number;
+  readonly scope: ScopeOptions;
+}
+
+/**
+ * Every open watch stream, and the fan-out of the view's changes to them. Changes are pushed in
+ * a batch on the next turn of the event loop (`setImmediate`), so the events of one store
+ * transaction, or of writes that landed together, reach a client as one delta, never as a torn
+ * half (bad-inputs A12); each stream then decides whether it may push now (see WatchStream).
+ */
+export class WatchHub implements MeshCacheListener {
+  readonly #cache: MeshCache;
+  readonly #clients: ClientRegistry;
+  readonly #options: WatchHubOptions;
+  readonly #memo: FrameMemo;
+  readonly #streams = new Map<string, WatchStream>();
+  readonly #unsubscribe: () => void;
+  #pending: NodeJS.Immediate | undefined;
+
+  constructor(cache: MeshCache, clients: ClientRegistry, options: WatchHubOptions) {
+    this.#cache = cache;
+    this.#clients = clients;
+    this.#options = options;
+    this.#memo = new FrameMemo(cache, options.scope);
+    this.#unsubscribe = cache.subscribe(this);
+  }
+
+  get size(): number {
+    return this.#streams.size;
+  }
+
+  changed(): void {
+    this.#memo.clear();
+    this.#schedule();
+  }
+
+  reset(): void {
+    this.#memo.clear();
+    for (const stream of this.#streams.values()) stream.requireSnapshot();
+    this.#schedule();
+  }
+
+  /** `GET /v1/watch`: checks the request, then streams frames until either side closes. */
+  open(request: IncomingMessage, response: ServerResponse, query: URLSearchParams): void {
+    const watch = parseWatchRequest(query);
+    const existing = this.#streams.get(watch.clientId);
+    if (existing === undefined && this.#streams.size >= this.#options.maxWatchClients) {
+      throw new HttpError(
+        503,
+        'too-many-clients',
+        `the agent serves at most ${this.#options.maxWatchClients} watches`,
+        {
+          headers: { 'retry-after': '5' },
+        },
+      );
+    }
+    // One stream per client id: a reconnect replaces a stream the agent has not noticed dying.
+    existing?.close();
+    const record = this.#clients.connect(
+      watch.clientId,
+      watch.namespace,
+      watch.workload,
+      watch.protocolVersion,
+    );
+    request.socket.setNoDelay(true);
+    request.socket.setKeepAlive(true, this.#options.heartbeatMs);
+    response.writeHead(200, {
+      'content-type': 'application/x-ndjson; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'x-weft-protocol-version': String(PROTOCOL_VERSION),
+    });
+    const stream = new WatchStream({
+      record,
+      response,
+      cache: this.#cache,
+      memo: this.#memo,
+      clients: this.#clients,
+      settings: this.#options,
+    });
+    this.#streams.set(watch.clientId, stream);
+    // A socket error ends this client's stream (it will resume); it never reaches the process.
+    response.on('error', () => stream.close(true));
+    response.on('close', () => {
+      stream.dispose();
+      if (this.#streams.get(watch.clientId) === stream) {
+        this.#streams.delete(watch.clientId);
+        this.#clients.disconnect(record);
+      }
+    });
+    stream.start(watch.resume);
+  }
+
+  /** Ends every stream (clients will reconnect elsewhere or later). */
+  close(): void {
+    this.#unsubscribe();
+    if (this.#pending !== undefined) clearImmediate(this.#pending);
+    for (const stream of this.#streams.values()) stream.close();
+    this.#streams.clear();
+  }
+
+  #schedule(): void {
+    if (this.#pending !== undefined) return;
+    this.#pending = setImmediate(() => {
+      this.#pending = undefined;
+      for (const stream of this.#streams.values()) stream.pump();
+    });
+  }
+}
