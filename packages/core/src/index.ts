@@ -63,6 +63,7 @@ export { MeshSnapshot } from './config/compile/mesh-snapshot.ts';
 export { compareResources } from './config/compile/resource-order.ts';
 export type { SidecarScope } from './config/compile/sidecar-scope.ts';
 export type { SourceWorkload } from './config/compile/source-workload.ts';
+export { isExportedTo, labelsMatch } from './config/compile/visibility.ts';
 export { type HttpRouteSpec, MESH_GATEWAY, WorkloadView } from './config/compile/workload-view.ts';
 export { type DurationParse, parseDurationMs } from './config/duration.ts';
 export {

@@ -1,4 +1,4 @@
-import type { StoredResource } from '@weft/core';
+import { isExportedTo, type StoredResource } from '@weft/core';
 
 export interface ScopeOptions {
   /** Namespace whose policies apply mesh-wide (Istio's `istio-system`). */
@@ -35,21 +35,6 @@ export function isVisibleTo(resource: StoredResource, namespace: string, options
     return owner === namespace || owner === options.rootNamespace;
   }
   return true;
-}
-
-/** `.` is the owner's namespace, `*` every namespace, `~` none; other entries name namespaces. */
-export function isExportedTo(
-  exportTo: readonly string[] | undefined,
-  ownerNamespace: string,
-  viewerNamespace: string,
-  defaultExportTo: readonly string[],
-): boolean {
-  const targets = exportTo === undefined || exportTo.length === 0 ? defaultExportTo : exportTo;
-  for (const target of targets) {
-    if (target === '*') return true;
-    if (target === '.' ? ownerNamespace === viewerNamespace : target === viewerNamespace) return true;
-  }
-  return false;
 }
 
 function exportToOf(spec: unknown): readonly string[] | undefined {
