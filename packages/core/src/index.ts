@@ -1,14 +1,37 @@
 // The public API of @weft/core. Everything not exported here is internal and may change.
 
+export { AgentClient, connectToAgent } from './agent-client/agent-client.ts';
+export type {
+  AgentClientEvents,
+  AgentClientState,
+  AppliedEvent,
+  ConfigSource,
+  ConnectionEvent,
+  EmptiedEvent,
+  NackEvent,
+  ProblemEvent,
+  RegistrationEvent,
+  ResyncReason,
+  StateChangeEvent,
+} from './agent-client/agent-client-events.ts';
+export {
+  AGENT_CLIENT_DEFAULTS,
+  type AgentClientOptions,
+  type RegistrationOptions,
+} from './agent-client/agent-client-options.ts';
+export type { ClusterSummary, ConfigDump, RouteTableSummary } from './agent-client/config-dump.ts';
 export {
   type ClientStatusReport,
+  type LeaseGrant,
   PROTOCOL_VERSION,
   type ResourceRef,
   type RevisionMark,
   type StoredResource,
   type WatchFrame,
   type WatchRequest,
+  type WorkloadRegistration,
 } from './agent-client/protocol.ts';
+export { AgentProtocolError } from './agent-client/watch-frame.ts';
 export type { AnalysisCheck, AnalysisContext, Finding } from './analysis/analysis-check.ts';
 export { type AnalyzeOptions, analyze } from './analysis/analyze.ts';
 export { analysisChecks, registerAnalysisCheck } from './analysis/check-registry.ts';
