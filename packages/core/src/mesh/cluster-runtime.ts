@@ -96,14 +96,17 @@ export class ClusterRuntime {
     this.#rebalance();
   }
 
-  /** Reports a response from an endpoint to outlier detection. */
-  recordStatus(endpoint: ClusterEndpoint, status: number): void {
-    this.#outlier?.recordHttpStatus(endpointKey(endpoint.address, endpoint.port), status);
+  /**
+   * Reports a response from an endpoint to outlier detection. `key` is the endpoint's
+   * `address:port` as the balancer gave it (LbEndpoint.key), so no string is built per request.
+   */
+  recordStatus(key: string, status: number): void {
+    this.#outlier?.recordHttpStatus(key, status);
   }
 
   /** Reports a connect failure, reset or timeout (a local-origin failure) to outlier detection. */
-  recordLocalOriginFailure(endpoint: ClusterEndpoint): void {
-    this.#outlier?.recordLocalOriginFailure(endpointKey(endpoint.address, endpoint.port));
+  recordLocalOriginFailure(key: string): void {
+    this.#outlier?.recordLocalOriginFailure(key);
   }
 
   dispose(): void {

@@ -94,6 +94,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
   #isInjectingDelay = false;
   /** Endpoints this request has tried, for Istio's retryIgnorePreviousHosts (on by default). */
   #triedEndpoints: Set<string> | undefined;
+  #firstTried: string | undefined;
   /** A consistent-hash cookie generated for this request, set on its response. */
   #generatedCookie: GeneratedCookie | undefined;
 
@@ -353,6 +354,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     const attempt = new Attempt(this, this.#context.mesh.clock, {
       runtime,
       endpoint: picked.endpoint,
+      endpointKey: picked.key,
       load: picked.load,
       release,
       route,
@@ -363,8 +365,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
       attempt.timer = this.#context.mesh.clock.setTimeout(() => attempt.onPerTryTimeout(), perTry);
     }
     picked.load.onStart();
-    const origin = `http://${formatAddress(picked.endpoint.address)}:${picked.endpoint.port}`;
-    this.#context.endpointPools?.remember(origin, runtime);
+    const origin = this.#originOf(picked.endpoint, runtime);
     this.#context.dispatch(
       {
         ...this.#options,
@@ -380,13 +381,13 @@ export class MeshedRequest implements Dispatcher.DispatchController {
   /** An attempt got response headers: deliver them, or retry. */
   onAttemptResponse(attempt: Attempt, status: number, headers: IncomingHttpHeaders): boolean {
     const outcome: AttemptOutcome = { kind: 'response', status, headers: headerReader(headers) };
-    attempt.runtime.recordStatus(attempt.endpoint, status);
+    attempt.runtime.recordStatus(attempt.endpointKey, status);
     return this.#decide(attempt, outcome) === 'deliver';
   }
 
   /** An attempt failed before its response was delivered. */
   onAttemptFailure(attempt: Attempt, outcome: AttemptOutcome, error: Error): void {
-    if (outcome.kind !== 'overflow') attempt.runtime.recordLocalOriginFailure(attempt.endpoint);
+    if (outcome.kind !== 'overflow') attempt.runtime.recordLocalOriginFailure(attempt.endpointKey);
     const verdict = this.#decide(attempt, outcome);
     if (verdict === 'deliver') this.#failWith(outcome, error);
   }
@@ -404,8 +405,15 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     const picker = runtime.balancer.picker();
     const context = hash === undefined ? undefined : { hash };
     let picked = picker.pick(context);
-    const tried = this.#triedEndpoints;
-    if (tried !== undefined && route.retry.retryIgnorePreviousHosts) {
+    if (picked === undefined) return undefined;
+    const first = this.#firstTried;
+    if (first === undefined) {
+      // The first attempt (almost every request): remember its endpoint without a Set.
+      this.#firstTried = picked.key;
+      return picked;
+    }
+    const tried = (this.#triedEndpoints ??= new Set([first]));
+    if (route.retry.retryIgnorePreviousHosts) {
       for (
         let again = 0;
         again < HOST_SELECTION_RETRIES && picked !== undefined && tried.has(picked.key);
@@ -414,10 +422,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
         picked = picker.pick(context);
       }
     }
-    if (picked !== undefined) {
-      this.#triedEndpoints ??= new Set();
-      this.#triedEndpoints.add(picked.key);
-    }
+    if (picked !== undefined) tried.add(picked.key);
     return picked;
   }
 
@@ -427,7 +432,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
    * idempotent and another attempt may go to another destination.
    */
   #attemptHeaders(route: CompiledRoute<HttpRouteSpec>, runtime: ClusterRuntime): HeaderRecord {
-    if (!hasRequestHeaderOperations(route)) {
+    if (!headerOperationsOf(route).request) {
       this.#headers.host = this.#authority;
       return this.#headers;
     }
@@ -441,6 +446,17 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     applyHeaderOperations(headers, route.spec?.headers?.request);
     headers.host = this.#authority;
     return headers;
+  }
+
+  /** `http://address:port`, built once per endpoint (endpoints live as long as their snapshot). */
+  #originOf(endpoint: ClusterEndpoint, runtime: ClusterRuntime): string {
+    let origin = endpointOrigins.get(endpoint);
+    if (origin === undefined) {
+      origin = `http://${formatAddress(endpoint.address)}:${endpoint.port}`;
+      endpointOrigins.set(endpoint, origin);
+      this.#context.endpointPools?.remember(origin, runtime);
+    }
+    return origin;
   }
 
   /** What consistent hashing reads of this request (DestinationRule `consistentHash`). */
@@ -469,6 +485,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
   /** Response header operations for the delivered response. */
   responseHeaders(attempt: Attempt, headers: IncomingHttpHeaders): IncomingHttpHeaders {
     const route = attempt.route;
+    if (this.#generatedCookie === undefined && !headerOperationsOf(route).response) return headers;
     const destinationSpec = route.spec?.route?.find(
       (entry) =>
         entry.destination.host === attempt.runtime.cluster.host &&
@@ -543,7 +560,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     }
     attempt?.abandon(new Error('upstream request timeout'));
     this.#attempt = undefined;
-    if (attempt !== undefined) attempt.runtime.recordLocalOriginFailure(attempt.endpoint);
+    if (attempt !== undefined) attempt.runtime.recordLocalOriginFailure(attempt.endpointKey);
     // A timeout during an injected delay is the delay's doing; say so (retries-and-faults.md §8).
     const flags = this.#isInjectingDelay
       ? [ResponseFlags.delayInjected, ResponseFlags.upstreamTimeout]
@@ -591,6 +608,8 @@ export class MeshedRequest implements Dispatcher.DispatchController {
 export class Attempt implements Dispatcher.DispatchHandler {
   readonly runtime: ClusterRuntime;
   readonly endpoint: ClusterEndpoint;
+  /** `address:port`, as the balancer keys it; what outlier detection is told. */
+  readonly endpointKey: string;
   readonly route: CompiledRoute<HttpRouteSpec>;
   controller: Dispatcher.DispatchController | undefined;
   timer: TimerHandle | undefined;
@@ -609,6 +628,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.#clock = clock;
     this.runtime = parts.runtime;
     this.endpoint = parts.endpoint;
+    this.endpointKey = parts.endpointKey;
     this.#load = parts.load;
     this.#release = parts.release;
     this.route = parts.route;
@@ -706,6 +726,7 @@ interface EndpointLoadRecorder {
 interface AttemptParts {
   readonly runtime: ClusterRuntime;
   readonly endpoint: ClusterEndpoint;
+  readonly endpointKey: string;
   readonly load: EndpointLoadRecorder;
   /** Gives back the connection-pool lease; called exactly once. */
   readonly release: () => void;
@@ -721,16 +742,24 @@ function headerReader(headers: IncomingHttpHeaders): { get(name: string): string
   };
 }
 
-const requestHeaderOperations = new WeakMap<CompiledRoute<HttpRouteSpec>, boolean>();
+const endpointOrigins = new WeakMap<ClusterEndpoint, string>();
 
-/** Whether a route or any of its destinations edits request headers; computed once per route. */
-function hasRequestHeaderOperations(route: CompiledRoute<HttpRouteSpec>): boolean {
-  let has = requestHeaderOperations.get(route);
-  if (has === undefined) {
-    has =
-      route.spec?.headers?.request !== undefined ||
-      (route.spec?.route ?? []).some((entry) => entry.headers?.request !== undefined);
-    requestHeaderOperations.set(route, has);
+const headerOperations = new WeakMap<CompiledRoute<HttpRouteSpec>, { request: boolean; response: boolean }>();
+
+/** Whether a route or any of its destinations edits request or response headers; once per route. */
+function headerOperationsOf(route: CompiledRoute<HttpRouteSpec>): { request: boolean; response: boolean } {
+  let operations = headerOperations.get(route);
+  if (operations === undefined) {
+    const destinations = route.spec?.route ?? [];
+    operations = {
+      request:
+        route.spec?.headers?.request !== undefined ||
+        destinations.some((entry) => entry.headers?.request !== undefined),
+      response:
+        route.spec?.headers?.response !== undefined ||
+        destinations.some((entry) => entry.headers?.response !== undefined),
+    };
+    headerOperations.set(route, operations);
   }
-  return has;
+  return operations;
 }

@@ -20,6 +20,9 @@ import { isExportedTo, labelsMatch } from './visibility.ts';
 export type HttpRouteSpec = NonNullable<VirtualServiceResource['spec']['http']>[number];
 type MatchSpec = NonNullable<HttpRouteSpec['match']>[number];
 
+/** Bound on the names a view remembers resolving; a process calling more just resolves again. */
+const MAX_RESOLVED_NAMES = 4096;
+
 /** The gateway name Istio uses for sidecars (and so for Weft's in-process clients). */
 export const MESH_GATEWAY = 'mesh';
 
@@ -35,6 +38,7 @@ export class WorkloadView {
   readonly #services: ReadonlyMap<string, MeshService>;
   readonly #tables = new Map<string, Map<number, RouteTable<HttpRouteSpec>>>();
   readonly #clusters = new Map<string, Cluster>();
+  readonly #resolved = new Map<string, string | null>();
   /** VirtualServices for this workload, by each exact host they claim, in resource order. */
   readonly #exactClaims = new Map<string, VirtualServiceResource[]>();
   /** VirtualServices for this workload that claim wildcard hosts, in resource order. */
@@ -70,6 +74,16 @@ export class WorkloadView {
    * has no such host (an external host, subject to the outbound traffic policy).
    */
   resolveHost(name: string): string | undefined {
+    // A process calls a handful of names many times: resolve each once per view.
+    const cached = this.#resolved.get(name);
+    if (cached !== undefined) return cached === null ? undefined : cached;
+    const resolved = this.#resolve(name);
+    if (this.#resolved.size >= MAX_RESOLVED_NAMES) this.#resolved.clear();
+    this.#resolved.set(name, resolved ?? null);
+    return resolved;
+  }
+
+  #resolve(name: string): string | undefined {
     const host = canonicalHost(name);
     if (this.#tables.has(host) || this.#services.has(host)) return host;
     const { namespace } = this.source;
