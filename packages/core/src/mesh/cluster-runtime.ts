@@ -1,7 +1,7 @@
 import { createClusterLoadBalancer } from '../balancing/cluster-load-balancer.ts';
 import { endpointKey } from '../balancing/endpoint-key.ts';
 import type { LoadBalancer } from '../balancing/load-balancer.ts';
-import type { Cluster, ClusterEndpoint } from '../config/compile/cluster.ts';
+import type { Cluster } from '../config/compile/cluster.ts';
 import type { Disposer } from '../events/event-channel.ts';
 import type { Random } from '../randomness/random.ts';
 import type { Locality } from '../registry/workload.ts';

@@ -412,7 +412,8 @@ export class MeshedRequest implements Dispatcher.DispatchController {
       this.#firstTried = picked.key;
       return picked;
     }
-    const tried = (this.#triedEndpoints ??= new Set([first]));
+    this.#triedEndpoints ??= new Set([first]);
+    const tried = this.#triedEndpoints;
     if (route.retry.retryIgnorePreviousHosts) {
       for (
         let again = 0;
