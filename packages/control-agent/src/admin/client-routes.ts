@@ -4,6 +4,7 @@ import { HttpError, notFound } from '../http/http-error.ts';
 import { readJsonBody } from '../http/read-body.ts';
 import { sendJson } from '../http/respond.ts';
 import type { Route } from '../http/router.ts';
+import type { Store } from '../store/store.ts';
 import type { AdminDeps } from './admin-deps.ts';
 
 /** The watch itself, the clients' ACK/NACK reports, and what the agent knows of each client. */
@@ -66,10 +67,12 @@ export function clientRoutes(deps: AdminDeps): Route[] {
       method: 'GET',
       path: '/healthz',
       isWrite: false,
-      handle: ({ response }) => {
-        const isFollowing = deps.cache.isFollowing;
-        sendJson(response, isFollowing ? 200 : 503, {
-          status: isFollowing ? 'ok' : 'store-unreachable',
+      handle: async ({ response }) => {
+        // Following the store's watch is not enough: etcd's client retries a broken watch inside
+        // its own loop, so the store itself is asked, within a short deadline.
+        const isHealthy = deps.cache.isFollowing && (await answersWithin(deps.store, HEALTH_PROBE_MS));
+        sendJson(response, isHealthy ? 200 : 503, {
+          status: isHealthy ? 'ok' : 'store-unreachable',
           mark: deps.cache.mark,
           watchClients: deps.hub.size,
         });
@@ -100,4 +103,25 @@ function clientView(record: ClientRecord): Record<string, unknown> {
     hasConfigDump: record.configDump !== undefined,
     lastSeen: new Date(record.lastSeenMs).toISOString(),
   };
+}
+
+/** How long /healthz waits for the store to answer before it calls it unreachable. */
+const HEALTH_PROBE_MS = 1000;
+
+async function answersWithin(store: Store, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      store.mark().then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -17,6 +17,10 @@ export function parseStatusReport(body: unknown): ClientStatusReport {
   if (status !== 'ack' && status !== 'nack') throw badRequest('status must be "ack" or "nack"');
   if (error !== undefined && typeof error !== 'string') throw badRequest('error must be a string');
   const mark = parseMark(object.mark, 'mark');
+  if (configDump !== undefined && depthOf(configDump) > MAX_CONFIG_DUMP_DEPTH) {
+    // A hostile dump nested deep enough would overflow the stack when served back (bad-inputs B8).
+    throw badRequest(`configDump is nested deeper than ${MAX_CONFIG_DUMP_DEPTH} levels`);
+  }
   return {
     clientId,
     mark,
@@ -28,4 +32,23 @@ export function parseStatusReport(body: unknown): ClientStatusReport {
 
 function truncate(text: string): string {
   return text.length <= MAX_NACK_ERROR_CHARS ? text : `${text.slice(0, MAX_NACK_ERROR_CHARS)}… (truncated)`;
+}
+
+/** A client's config dump is a few levels deep (views → tables → routes → fields). */
+const MAX_CONFIG_DUMP_DEPTH = 32;
+
+/** The nesting depth of a JSON value, without recursion (the value is untrusted). */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: { node: unknown; depth: number }[] = [{ node: value, depth: 1 }];
+  while (stack.length > 0) {
+    const entry = stack.pop();
+    if (entry === undefined) break;
+    const { node, depth } = entry;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > deepest) deepest = depth;
+    if (deepest > MAX_CONFIG_DUMP_DEPTH) return deepest;
+    for (const child of Object.values(node)) stack.push({ node: child, depth: depth + 1 });
+  }
+  return deepest;
 }
