@@ -187,6 +187,24 @@ spec:
   });
 });
 
+describe('bad-inputs A15: fault headers from callers', () => {
+  it('ignores Envoy-style fault headers: only the route configures faults', async () => {
+    const reviews = await scenario.startVersions(['v1']);
+    const client = scenario.open(
+      reviewsRoutes('- route: [{ destination: { host: reviews, subset: v1 } }]\n'),
+      workloadsOf(reviews),
+    );
+    const response = await client.get('http://reviews:9080/', {
+      'x-envoy-fault-abort-request': '503',
+      'x-envoy-fault-abort-request-percentage': '100',
+      'x-envoy-fault-delay-request': '5000',
+    });
+    expect([response.status, response.body]).toEqual([200, 'reviews-v1']);
+    expect(response.headers[RESPONSE_FLAGS_HEADER]).toBeUndefined();
+    expect(reviews.byVersion.get('v1')?.seen).toHaveLength(1);
+  });
+});
+
 describe('hosts outside the mesh', () => {
   let external: Upstream;
   beforeEach(async () => {
