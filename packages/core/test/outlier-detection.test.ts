@@ -4,7 +4,7 @@
  * minHealthPercent (Envoy's panic threshold) and endpoint-set updates.
  */
 import { describe, expect, it } from 'vitest';
-import { endpointKey } from '../src/resilience/outlier/endpoint-key.ts';
+import { endpointKey } from '../src/balancing/endpoint-key.ts';
 import { OutlierDetector } from '../src/resilience/outlier/outlier-detector.ts';
 import type { OutlierEvent } from '../src/resilience/outlier/outlier-events.ts';
 import { outcomeForStatus } from '../src/resilience/outlier/outlier-outcome.ts';

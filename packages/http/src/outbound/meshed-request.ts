@@ -438,12 +438,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
       return this.#headers;
     }
     const headers: HeaderRecord = { ...this.#headers };
-    const destination = route.spec?.route?.find(
-      (entry) =>
-        entry.destination.host === runtime.cluster.host &&
-        entry.destination.subset === runtime.cluster.subset,
-    );
-    applyHeaderOperations(headers, destination?.headers?.request);
+    applyHeaderOperations(headers, destinationOf(route, runtime)?.headers?.request);
     applyHeaderOperations(headers, route.spec?.headers?.request);
     headers.host = this.#authority;
     return headers;
@@ -487,13 +482,8 @@ export class MeshedRequest implements Dispatcher.DispatchController {
   responseHeaders(attempt: Attempt, headers: IncomingHttpHeaders): IncomingHttpHeaders {
     const route = attempt.route;
     if (this.#generatedCookie === undefined && !headerOperationsOf(route).response) return headers;
-    const destinationSpec = route.spec?.route?.find(
-      (entry) =>
-        entry.destination.host === attempt.runtime.cluster.host &&
-        entry.destination.subset === attempt.runtime.cluster.subset,
-    );
     const cookie = this.#generatedCookie;
-    const destinationOperations = destinationSpec?.headers?.response;
+    const destinationOperations = destinationOf(route, attempt.runtime)?.headers?.response;
     const routeOperations = route.spec?.headers?.response;
     if (destinationOperations === undefined && routeOperations === undefined && cookie === undefined)
       return headers;
@@ -763,4 +753,12 @@ function headerOperationsOf(route: CompiledRoute<HttpRouteSpec>): { request: boo
     headerOperations.set(route, operations);
   }
   return operations;
+}
+
+/** The route's destination entry that led to a cluster, for its per-destination header operations. */
+function destinationOf(route: CompiledRoute<HttpRouteSpec>, runtime: ClusterRuntime) {
+  const { host, subset } = runtime.cluster;
+  return route.spec?.route?.find(
+    (entry) => entry.destination.host === host && entry.destination.subset === subset,
+  );
 }
