@@ -1,0 +1,2 @@
+// The public API of @weft/grpc. Everything not exported here is internal and may change.
+export {};
