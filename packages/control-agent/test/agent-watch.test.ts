@@ -4,7 +4,7 @@
  * agent and the store wherever time matters; coalescing and backpressure are in
  * agent-watch-flow.test.ts.
  */
-import type { RevisionMark, WatchFrame } from '@weft/core';
+import { type RevisionMark, STREAM_TOKEN_HEADER, type WatchFrame } from '@weft/core';
 import { FakeClock } from '@weft/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AgentOptions, createAgent, type Store, type StoreEvent } from '../src/index.ts';
@@ -43,10 +43,13 @@ async function applyOk(url: string, yaml: string): Promise<RevisionMark> {
   return body.mark;
 }
 
-async function postJson(url: string, body: unknown, method = 'POST') {
+async function postJson(url: string, body: unknown, method = 'POST', streamToken?: string) {
   const response = await fetch(url, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(streamToken === undefined ? {} : { [STREAM_TOKEN_HEADER]: streamToken }),
+    },
     body: JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -77,6 +80,8 @@ function virtualService(name: string, namespace = 'default', extra = ''): string
 /** Reads NDJSON frames from a watch response as they arrive. */
 class FrameReader {
   readonly frames: WatchFrame[] = [];
+  /** The token the agent named the stream with; status reports for it carry it. */
+  streamToken = '';
   #consumed = 0;
   #isDone = false;
   readonly #wakers = new Set<() => void>();
@@ -162,6 +167,7 @@ async function watch(
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
   const reader = new FrameReader(response.body as ReadableStream<Uint8Array>, abort);
+  reader.streamToken = response.headers.get(STREAM_TOKEN_HEADER) ?? '';
   cleanups.push(async () => reader.close());
   return reader;
 }
@@ -343,12 +349,17 @@ describe('watch: status reports', () => {
     const { url } = await start();
     const reader = await watch(url, { clientId: 'reviews-1' });
     const snapshot = await nextOfType(reader, 'snapshot');
-    const ack = await postJson(`${url}/v1/status`, {
-      clientId: 'reviews-1',
-      mark: snapshot.mark,
-      status: 'ack',
-      configDump: { routes: ['reviews'] },
-    });
+    const ack = await postJson(
+      `${url}/v1/status`,
+      {
+        clientId: 'reviews-1',
+        mark: snapshot.mark,
+        status: 'ack',
+        configDump: { routes: ['reviews'] },
+      },
+      'POST',
+      reader.streamToken,
+    );
     expect(ack).toEqual({
       status: 200,
       body: { clientId: 'reviews-1', recorded: 'ack', mark: snapshot.mark },
@@ -378,12 +389,17 @@ describe('watch: status reports', () => {
     view = (await getJson(`${url}/v1/clients`)) as typeof view;
     expect(view.clients[0]).toMatchObject({ status: 'STALE', sent: mark, acked: snapshot.mark });
 
-    const nack = await postJson(`${url}/v1/status`, {
-      clientId: 'reviews-1',
-      mark,
-      status: 'nack',
-      error: 'VirtualService/default/reviews: subset v9 not found',
-    });
+    const nack = await postJson(
+      `${url}/v1/status`,
+      {
+        clientId: 'reviews-1',
+        mark,
+        status: 'nack',
+        error: 'VirtualService/default/reviews: subset v9 not found',
+      },
+      'POST',
+      reader.streamToken,
+    );
     expect(nack.status).toBe(200);
     view = (await getJson(`${url}/v1/clients`)) as typeof view;
     expect(view.clients[0]).toMatchObject({
@@ -403,18 +419,37 @@ describe('watch: status reports', () => {
     const { mark } = await nextOfType(reader, 'snapshot');
     const unknown = await postJson(`${url}/v1/status`, { clientId: 'nobody', mark, status: 'ack' });
     expect(unknown.status).toBe(404);
-    const future = await postJson(`${url}/v1/status`, {
-      clientId: 'c1',
-      mark: { ...mark, revision: mark.revision + 1 },
-      status: 'ack',
-    });
+    // B9: only the holder of the client's current stream may report for it.
+    const ack = { clientId: 'c1', mark, status: 'ack' };
+    const withoutToken = await postJson(`${url}/v1/status`, ack);
+    expect(withoutToken.status).toBe(403);
+    expect((withoutToken.body.error as { code: string }).code).toBe('not-stream-holder');
+    expect(reader.streamToken).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect((await postJson(`${url}/v1/status`, ack, 'POST', `${reader.streamToken.slice(1)}x`)).status).toBe(
+      403,
+    );
+    const future = await postJson(
+      `${url}/v1/status`,
+      {
+        clientId: 'c1',
+        mark: { ...mark, revision: mark.revision + 1 },
+        status: 'ack',
+      },
+      'POST',
+      reader.streamToken,
+    );
     expect(future.status).toBe(409);
     expect((future.body.error as { code: string }).code).toBe('not-sent');
-    const otherEpoch = await postJson(`${url}/v1/status`, {
-      clientId: 'c1',
-      mark: { ...mark, epoch: 'x' },
-      status: 'ack',
-    });
+    const otherEpoch = await postJson(
+      `${url}/v1/status`,
+      {
+        clientId: 'c1',
+        mark: { ...mark, epoch: 'x' },
+        status: 'ack',
+      },
+      'POST',
+      reader.streamToken,
+    );
     expect(otherEpoch.status).toBe(409);
     for (const body of [
       { clientId: 'c1', mark, status: 'maybe' },
@@ -429,6 +464,18 @@ describe('watch: status reports', () => {
     expect(view.totals).toMatchObject({ acks: 0, nacks: 0 });
   });
 
+  it('refuses a report carrying the token of a stream the client has since replaced (B9)', async () => {
+    const { url } = await start();
+    const first = await watch(url, { clientId: 'c1' });
+    const { mark } = await nextOfType(first, 'snapshot');
+    const second = await watch(url, { clientId: 'c1' });
+    await nextOfType(second, 'snapshot');
+    expect(second.streamToken).not.toBe(first.streamToken);
+    const report = { clientId: 'c1', mark, status: 'ack' };
+    expect((await postJson(`${url}/v1/status`, report, 'POST', first.streamToken)).status).toBe(403);
+    expect((await postJson(`${url}/v1/status`, report, 'POST', second.streamToken)).status).toBe(200);
+  });
+
   it('does not resend a NACKed revision to a client that reconnects (B6)', async () => {
     const { url } = await start();
     const good = await applyOk(url, virtualService('a'));
@@ -438,7 +485,14 @@ describe('watch: status reports', () => {
     const delta = await nextOfType(reader, 'delta');
     expect(delta.mark).toEqual(bad);
     expect(
-      (await postJson(`${url}/v1/status`, { clientId: 'c1', mark: bad, status: 'nack', error: 'no' })).status,
+      (
+        await postJson(
+          `${url}/v1/status`,
+          { clientId: 'c1', mark: bad, status: 'nack', error: 'no' },
+          'POST',
+          reader.streamToken,
+        )
+      ).status,
     ).toBe(200);
     reader.close();
 

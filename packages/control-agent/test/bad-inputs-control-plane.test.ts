@@ -523,18 +523,42 @@ describe('B9: a local caller impersonates a workload', () => {
     expect(reviewsEndpoints(mesh, 'v1')).toEqual([19080]);
   });
 
-  // FINDING (fails today): the watch and `POST /v1/status` carry no credential and are not tied
-  // to the stream that was sent the revision, so any local process can report a NACK (or ACK) in
-  // another client's name with the mark it reads from `GET /v1/clients`: `weft proxy-status`
-  // then shows a healthy client as NACKED with the impostor's error. (Opening a watch with the
-  // client's id also ends the client's stream — PROTOCOL.md §3.1 — so the two can fight over it.)
-  // Suggested fix: a per-stream nonce in the watch's first frame (as xDS's response_nonce), echoed
-  // by every report; refuse reports without the stream's current nonce (403).
-  // Known gap, kept visible: status reports are not authenticated yet. The fix (a per-stream
-  // nonce echoed by reports, or the workload identity of issue 5) changes the protocol.
-  it.todo(
-    'refuses a status report in a client’s name from a peer that does not hold its watch (not implemented: reports carry no stream nonce or identity yet)',
-  );
+  // A status report must carry the token the agent named the client's current watch stream with
+  // (PROTOCOL.md §3.5), so a local process that reads a client's mark from `GET /v1/clients`
+  // cannot report a NACK in its name. What the token does not stop: opening a watch with the
+  // client's id (which replaces the client's stream, §3.1) — tying the watch to the workload's
+  // identity is issue 5's.
+  it('refuses a status report in a client’s name from a peer that does not hold its watch', async () => {
+    const store = await newStore();
+    await seed(store);
+    const agent = await startAgent(store);
+    const mesh = newMesh();
+    const { client } = connect(mesh, { agents: [agent.url] });
+    await client.ready;
+    expect(
+      await eventually(async () => (await clientView(agent, client.clientId))?.status === 'SYNCED'),
+    ).toBe(true);
+    const impostorReport = JSON.stringify({
+      clientId: client.clientId,
+      mark: agent.mark(),
+      status: 'nack',
+      error: 'forged',
+    });
+    for (const headers of [{}, { 'x-weft-stream-token': 'guess' }, { 'x-weft-stream-token': '' }]) {
+      const answer = await fetch(`${agent.url}/v1/status`, {
+        method: 'POST',
+        body: impostorReport,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
+      await answer.body?.cancel();
+      expect(answer.status).toBe(403);
+    }
+    expect(await clientView(agent, client.clientId)).toMatchObject({
+      status: 'SYNCED',
+      nacks: 0,
+      error: null,
+    });
+  });
 });
 
 describe('B10: the validation (admission) path is down', () => {

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RevisionMark } from '@weft/core';
+import { type RevisionMark, STREAM_TOKEN_HEADER } from '@weft/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { BufferedSink, type CliIo } from '../src/cli/cli-io.ts';
@@ -345,7 +345,11 @@ describe('weft analyze', () => {
 
 describe('weft proxy-status and proxy-config', () => {
   /** A fake workload client: opens a watch, reads its snapshot, and reports on it. */
-  async function fakeClient(url: string, clientId: string, workload: string): Promise<RevisionMark> {
+  async function fakeClient(
+    url: string,
+    clientId: string,
+    workload: string,
+  ): Promise<{ mark: RevisionMark; streamToken: string }> {
     const controller = new AbortController();
     const query = `clientId=${clientId}&namespace=default&workload=${workload}&protocolVersion=1`;
     const response = await fetch(`${url}/v1/watch?${query}`, { signal: controller.signal });
@@ -358,13 +362,14 @@ describe('weft proxy-status and proxy-config', () => {
       if (done) throw new Error('the watch ended before its first frame');
       buffered += new TextDecoder().decode(value);
     }
-    return (JSON.parse(buffered.slice(0, buffered.indexOf('\n'))) as { mark: RevisionMark }).mark;
+    const { mark } = JSON.parse(buffered.slice(0, buffered.indexOf('\n'))) as { mark: RevisionMark };
+    return { mark, streamToken: response.headers.get(STREAM_TOKEN_HEADER) ?? '' };
   }
 
-  async function report(url: string, body: unknown): Promise<void> {
+  async function report(url: string, streamToken: string, body: unknown): Promise<void> {
     const response = await fetch(`${url}/v1/status`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', [STREAM_TOKEN_HEADER]: streamToken },
       body: JSON.stringify(body),
     });
     expect(response.status).toBe(200);
@@ -373,8 +378,8 @@ describe('weft proxy-status and proxy-config', () => {
   it('shows each client, its revisions and its NACK reason', async () => {
     const url = await startAgent();
     await weft(['apply', '--agent', url, '-f', `${BOOKINFO}/virtual-service-reviews-v3.yaml`]);
-    const mark = await fakeClient(url, 'productpage-1', 'productpage-v1');
-    await report(url, {
+    const { mark, streamToken } = await fakeClient(url, 'productpage-1', 'productpage-v1');
+    await report(url, streamToken, {
       clientId: 'productpage-1',
       mark,
       status: 'nack',
@@ -400,9 +405,9 @@ describe('weft proxy-status and proxy-config', () => {
     const url = await startAgent();
     await weft(['apply', '--agent', url, '-f', `${BOOKINFO}/destination-rule-all.yaml`]);
     await registerReviewsV3(url);
-    const mark = await fakeClient(url, 'productpage-2', 'productpage-v1');
+    const { mark, streamToken } = await fakeClient(url, 'productpage-2', 'productpage-v1');
     const cluster = 'outbound|9080|v3|reviews.default.svc.cluster.local';
-    await report(url, {
+    await report(url, streamToken, {
       clientId: 'productpage-2',
       mark,
       status: 'ack',

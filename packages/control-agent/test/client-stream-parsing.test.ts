@@ -152,6 +152,7 @@ describe('status reports', () => {
     );
     const report = (revision: number, status: 'ack' | 'nack'): PendingReport => ({
       agent: 'a',
+      streamToken: 't',
       report: { clientId: 'c', mark: { epoch, revision }, status },
     });
     reporter.report(report(1, 'ack')); // in flight

@@ -24,6 +24,7 @@ export {
   type ClientStatusReport,
   type LeaseGrant,
   PROTOCOL_VERSION,
+  STREAM_TOKEN_HEADER,
   type ResourceRef,
   type RevisionMark,
   type StoredResource,

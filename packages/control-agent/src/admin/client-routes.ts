@@ -1,3 +1,5 @@
+import { timingSafeEqual } from 'node:crypto';
+import { STREAM_TOKEN_HEADER } from '@weft/core';
 import { type ClientRecord, syncStatusOf } from '../clients/client-registry.ts';
 import { parseStatusReport } from '../clients/status-report.ts';
 import { HttpError, notFound } from '../http/http-error.ts';
@@ -24,6 +26,13 @@ export function clientRoutes(deps: AdminDeps): Route[] {
         const report = parseStatusReport(await readJsonBody(request, deps.maxRequestBytes));
         const record = deps.clients.get(report.clientId);
         if (record === undefined) throw notFound(`client ${report.clientId} is unknown; open a watch first`);
+        if (!holdsStream(record, request.headers[STREAM_TOKEN_HEADER])) {
+          throw new HttpError(
+            403,
+            'not-stream-holder',
+            `the report does not carry the token of client ${report.clientId}'s current watch stream (${STREAM_TOKEN_HEADER})`,
+          );
+        }
         const sent = record.lastSent;
         if (sent === undefined || sent.epoch !== report.mark.epoch || report.mark.revision > sent.revision) {
           throw new HttpError(
@@ -103,6 +112,14 @@ function clientView(record: ClientRecord): Record<string, unknown> {
     hasConfigDump: record.configDump !== undefined,
     lastSeen: new Date(record.lastSeenMs).toISOString(),
   };
+}
+
+/** Whether `token` is the client's current stream token, compared in constant time. */
+function holdsStream(record: ClientRecord, token: string | string[] | undefined): boolean {
+  if (typeof token !== 'string') return false;
+  const expected = Buffer.from(record.streamToken);
+  const given = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 /** How long /healthz waits for the store to answer before it calls it unreachable. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { RevisionMark } from '@weft/core';
 
 /** What the agent knows about one client (one `clientId`), connected or not. */
@@ -20,6 +21,8 @@ export interface ClientRecord {
   /** Whether the client's socket is full and pushes to it are being coalesced. */
   isBackpressured: boolean;
   configDump: unknown;
+  /** Names the client's current watch stream; status reports must carry it (bad-inputs B9). */
+  streamToken: string;
 }
 
 /** The sync state `weft proxy-status` prints, as istioctl names it. */
@@ -56,6 +59,9 @@ export class ClientRegistry {
   /** A watch opened: the record is created, or refreshed keeping its ACK/NACK history. */
   connect(clientId: string, namespace: string, workload: string, protocolVersion: number): ClientRecord {
     const now = this.#wallClock();
+    // Unguessable, and new for every stream: a report for an earlier stream of the same client
+    // is refused too, which costs nothing (the next revision's report brings the agent up to date).
+    const streamToken = randomBytes(18).toString('base64url');
     let record = this.#records.get(clientId);
     if (record === undefined) {
       record = {
@@ -74,6 +80,7 @@ export class ClientRegistry {
         deltaCount: 0,
         isBackpressured: false,
         configDump: undefined,
+        streamToken,
       };
       this.#records.set(clientId, record);
       this.#evict();
@@ -81,7 +88,14 @@ export class ClientRegistry {
       // Re-inserted so that map order stays "least recently connected first" for eviction.
       this.#records.delete(clientId);
       this.#records.set(clientId, record);
-      Object.assign(record, { namespace, workload, protocolVersion, isConnected: true, lastSeenMs: now });
+      Object.assign(record, {
+        namespace,
+        workload,
+        protocolVersion,
+        isConnected: true,
+        lastSeenMs: now,
+        streamToken,
+      });
     }
     return record;
   }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PROTOCOL_VERSION } from '@weft/core';
+import { PROTOCOL_VERSION, STREAM_TOKEN_HEADER } from '@weft/core';
 import type { ClientRegistry } from '../clients/client-registry.ts';
 import { HttpError } from '../http/http-error.ts';
 import type { MeshCache, MeshCacheListener } from '../mesh-view/mesh-cache.ts';
@@ -80,6 +80,7 @@ export class WatchHub implements MeshCacheListener {
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
       'x-weft-protocol-version': String(PROTOCOL_VERSION),
+      [STREAM_TOKEN_HEADER]: record.streamToken,
     });
     const stream = new WatchStream({
       record,

@@ -33,12 +33,13 @@ export class AgentCalls {
     path: string,
     body: unknown,
     signal: AbortSignal,
+    headers?: Readonly<Record<string, string>>,
   ): Promise<AgentAnswer> {
     return exchange({
       method,
       url: agentUrl(agent, path),
       body,
-      headers: this.#headers,
+      headers: headers === undefined ? this.#headers : { ...this.#headers, ...headers },
       signal,
       pool: this.#pool,
       clock: this.#options.clock,

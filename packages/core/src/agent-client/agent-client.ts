@@ -22,7 +22,7 @@ import { ConfigApplier } from './config-applier.ts';
 import { summarizeView } from './config-dump.ts';
 import { LastGoodWriter, readLastGoodFile } from './last-good-file.ts';
 import { LeaseKeeper, registrationOf } from './lease-keeper.ts';
-import { PROTOCOL_VERSION, type RevisionMark, type WatchFrame } from './protocol.ts';
+import { PROTOCOL_VERSION, type RevisionMark, STREAM_TOKEN_HEADER, type WatchFrame } from './protocol.ts';
 import { type ConfigRecord, markLabel, ReceivedConfig, sameMark } from './received-config.ts';
 import { type PendingReport, StatusReporter } from './status-reporter.ts';
 import { AgentProtocolError } from './watch-frame.ts';
@@ -31,6 +31,8 @@ import { runWatchStream } from './watch-stream.ts';
 /** What one watch stream has done so far. */
 interface StreamContext {
   readonly agent: string;
+  /** What the agent named this stream; its status reports carry it. */
+  streamToken: string | undefined;
   /** Whether the stream resumed from a mark (its first frame may then be a heartbeat). */
   readonly isResume: boolean;
   /** Whether any frame arrived: the agent is healthy, and back-off starts over. */
@@ -243,6 +245,7 @@ export class AgentClient {
     this.#received = ReceivedConfig.from(resume);
     const stream: StreamContext = {
       agent,
+      streamToken: undefined,
       isResume: resume !== undefined,
       hasFrames: false,
       nacked: new Set(),
@@ -263,7 +266,8 @@ export class AgentClient {
         connectTimeoutMs: this.#settings.connectTimeoutMs,
         maxFrameBytes: this.#settings.maxFrameBytes,
         stallTimeoutMs: () => this.#stallTimeoutMs(),
-        onOpen: () => {
+        onOpen: (streamToken) => {
+          stream.streamToken = streamToken;
           this.#lastAgent = agent;
           this.events.connection.emit({ type: 'connected', agent });
         },
@@ -350,6 +354,7 @@ export class AgentClient {
       this.#isLatestRefused = false;
       this.#reporter.report({
         agent: stream.agent,
+        streamToken: stream.streamToken,
         report: {
           clientId: this.clientId,
           mark: record.mark,
@@ -365,6 +370,7 @@ export class AgentClient {
     stream.nacked.add(label);
     this.#reporter.report({
       agent: stream.agent,
+      streamToken: stream.streamToken,
       report: { clientId: this.clientId, mark: record.mark, status: 'nack', error: outcome.message },
     });
   }
@@ -376,6 +382,7 @@ export class AgentClient {
       '/v1/status',
       pending.report,
       this.#controller.signal,
+      pending.streamToken === undefined ? undefined : { [STREAM_TOKEN_HEADER]: pending.streamToken },
     );
     if (answer.status < 200 || answer.status >= 300) {
       throw new WeftError(

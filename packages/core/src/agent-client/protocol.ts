@@ -10,6 +10,12 @@ import type { RegisteredWorkload } from '../registry/workload.ts';
 export const PROTOCOL_VERSION = 1;
 
 /**
+ * The header on a watch's answer that names the stream, and on every status report for it: the
+ * agent accepts a report only from the holder of the client's current stream (bad-inputs B9).
+ */
+export const STREAM_TOKEN_HEADER = 'x-weft-stream-token';
+
+/**
  * A revision as the agent counts them: etcd's revision on etcd, a persisted counter on the
  * embedded store. Revisions only compare within one `epoch`: a store that was wiped or restored
  * gets a new epoch, and a client that resumes with another epoch gets a full snapshot.

@@ -3,6 +3,8 @@ import type { ClientStatusReport } from './protocol.ts';
 export interface PendingReport {
   /** The agent that sent the revision, which the report is for. */
   readonly agent: string;
+  /** The token of the stream the revision came on (PROTOCOL.md §3.5). */
+  readonly streamToken: string | undefined;
   readonly report: ClientStatusReport;
 }
 

@@ -2,7 +2,7 @@ import { ErrorCodes, WeftError } from '../errors/weft-error.ts';
 import type { Clock, TimerHandle } from '../time/clock.ts';
 import { describeAnswer, openRequest, parseAnswer, readBody } from './agent-http.ts';
 import { NdjsonLines } from './ndjson-lines.ts';
-import type { WatchFrame } from './protocol.ts';
+import { STREAM_TOKEN_HEADER, type WatchFrame } from './protocol.ts';
 import { parseWatchFrame } from './watch-frame.ts';
 
 export interface WatchStreamOptions {
@@ -14,7 +14,8 @@ export interface WatchStreamOptions {
   readonly maxFrameBytes: number;
   /** The silence after which the stream counts as stalled; read again after every chunk. */
   readonly stallTimeoutMs: () => number;
-  readonly onOpen: () => void;
+  /** The stream is open; `streamToken` is what status reports for it must carry. */
+  readonly onOpen: (streamToken: string | undefined) => void;
   /** The frames one chunk completed, in order. A throw ends the stream with that error. */
   readonly onFrames: (frames: readonly WatchFrame[]) => void;
 }
@@ -59,7 +60,8 @@ export async function runWatchStream(options: WatchStreamOptions): Promise<never
         `${url.origin} refused the watch: ${describeAnswer({ status: response.statusCode ?? 0, body: parseAnswer(body) })}`,
       );
     }
-    options.onOpen();
+    const token = response.headers[STREAM_TOKEN_HEADER];
+    options.onOpen(typeof token === 'string' ? token : undefined);
     const lines = new NdjsonLines(options.maxFrameBytes);
     const stalled = (): WeftError => {
       return new WeftError(
