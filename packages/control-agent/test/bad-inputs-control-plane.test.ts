@@ -91,15 +91,23 @@ describe('B1: agent down at client start-up', () => {
   // resumes from its mark", "gives up waiting on a blackholed agent after startupTimeoutMs".
   it('is unavailable at once, fails meshed requests fast, retries with back-off, and syncs once the agent is up', async () => {
     const port = await freePort();
-    const mesh = newMeshWith({ outboundTrafficPolicy: 'REGISTRY_ONLY' });
+    const closedPort = await freePort();
+    const mesh = newMesh();
     const startedAt = performance.now();
     const { client, seen } = connect(mesh, { agents: [`http://127.0.0.1:${port}`] });
     expect(await client.ready).toBe('unavailable');
     expect(performance.now() - startedAt).toBeLessThan(1_000);
     const fetchThrough = meshFetch(mesh);
     const requestedAt = performance.now();
-    // Nothing waits for the agent: the mesh knows no `reviews`, and REGISTRY_ONLY refuses it.
-    expect(await outcome(fetchThrough, 'http://reviews:9080/')).toBe('502 NR');
+    // Nothing waits for the agent, and nothing is passed to DNS: the mesh answers at once.
+    const refused = await fetchThrough('http://reviews:9080/', { signal: AbortSignal.timeout(3_000) });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('x-weft-response-flags')).toBe('NC');
+    expect(refused.headers.get('x-weft-error-code')).toBe('WEFT_ERR_CONTROL_PLANE_UNAVAILABLE');
+    expect(await refused.text()).toMatch(
+      /^control plane unavailable \(unavailable: .+\): reviews cannot be resolved$/,
+    );
+    expect(await outcome(fetchThrough, `http://127.0.0.1:${closedPort}/`)).toBe('503 NC');
     expect(performance.now() - requestedAt).toBeLessThan(1_000);
     // The client keeps trying (back-off 20 ms doubling to 200 ms, jittered).
     expect(
@@ -111,11 +119,18 @@ describe('B1: agent down at client start-up', () => {
     await startAgent(store, { port });
     expect(await eventually(() => client.state === 'synced')).toBe(true);
     expect(reviewsSubsetsRouted(mesh)).toEqual(['v1']);
+    // Once the mesh serves the agent's config, unknown hosts follow the outbound policy again.
+    expect(await outcome(fetchThrough, `http://127.0.0.1:${closedPort}/`)).toMatch(/^error .*ECONNREFUSED/);
   });
 
-  it.todo(
-    'B1: a request while the control plane is unavailable fails with WEFT_ERR_CONTROL_PLANE_UNAVAILABLE — not done: @weft/http does not look at the agent client state (core docs/agent-client.md, "Control plane unavailable"); requests follow the outbound traffic policy instead (DNS or NR)',
-  );
+  it('with REGISTRY_ONLY configured statically, refuses unknown hosts as the control plane is unavailable (NC), not NR', async () => {
+    const mesh = newMeshWith({ outboundTrafficPolicy: 'REGISTRY_ONLY' });
+    const { client } = connect(mesh, { agents: [`http://127.0.0.1:${await freePort()}`] });
+    expect(await client.ready).toBe('unavailable');
+    expect(await outcome(meshFetch(mesh), 'http://reviews:9080/')).toBe('503 NC');
+    await client.close();
+    expect(mesh.controlPlaneUnavailable).toMatch(/^closed: /);
+  });
 });
 
 describe('B2: agent dies mid-stream', () => {

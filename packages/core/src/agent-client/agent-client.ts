@@ -124,6 +124,7 @@ export class AgentClient {
             this.events.problem.emit({ operation: 'last-good-write', error }),
           );
     this.#applier = new ConfigApplier(mesh, this.events, this.#writer);
+    mesh.setControlPlaneUnavailable('connecting: no agent has answered yet');
     this.#lastGood =
       file === undefined
         ? Promise.resolve(undefined)
@@ -437,6 +438,8 @@ export class AgentClient {
 
   #setState(state: AgentClientState, reason: string): void {
     const previous = this.#state;
+    const servesNothing = this.#applier.applied === undefined && state !== 'synced' && state !== 'stale';
+    this.#mesh.setControlPlaneUnavailable(servesNothing ? `${state}: ${reason}` : undefined);
     if (state !== 'connecting') this.#resolveReady(state);
     if (state === previous) return;
     this.#state = state;

@@ -90,6 +90,7 @@ export class Mesh {
   #snapshot: MeshSnapshot;
   #outbound: WorkloadView | undefined;
   #revision = 0;
+  #controlPlaneUnavailable: string | undefined;
 
   constructor(options: CreateMeshOptions) {
     this.workload = options.workload;
@@ -116,6 +117,21 @@ export class Mesh {
 
   get snapshot(): MeshSnapshot {
     return this.#snapshot;
+  }
+
+  /**
+   * Why the mesh serves nothing from its control plane, while that is so (its agent client is
+   * still connecting, or no agent answered and there was no last-good file); else undefined.
+   * Adapters then answer requests for hosts the mesh does not know with
+   * WEFT_ERR_CONTROL_PLANE_UNAVAILABLE at once, rather than passing them to DNS (bad-inputs B1).
+   */
+  get controlPlaneUnavailable(): string | undefined {
+    return this.#controlPlaneUnavailable;
+  }
+
+  /** Called by whatever feeds the mesh from a control plane: `reason`, or undefined once it serves. */
+  setControlPlaneUnavailable(reason: string | undefined): void {
+    this.#controlPlaneUnavailable = reason;
   }
 
   /** This workload's outbound view of the current snapshot. */

@@ -27,7 +27,8 @@ export interface MeshInterceptorOptions {
  * are routed and balanced to an endpoint (`http://reviews:9080/x` → `http://10.0.0.7:9080/x`
  * with `Host: reviews:9080`); others pass through unchanged, or, when the workload's outbound
  * traffic policy is REGISTRY_ONLY, are answered 502 with response flag NR, as Istio's
- * BlackHoleCluster does.
+ * BlackHoleCluster does. While the mesh has no configuration from its control plane, requests for
+ * hosts it does not know are answered 503 at once with flag NC and WEFT_ERR_CONTROL_PLANE_UNAVAILABLE.
  */
 export function meshInterceptor(
   mesh: Mesh,
@@ -60,6 +61,16 @@ export function meshInterceptor(
       const view = mesh.outbound;
       const host = view.resolveHost(origin.hostName);
       if (host === undefined) {
+        const unavailable = mesh.controlPlaneUnavailable;
+        if (unavailable !== undefined) {
+          deliverSyntheticResponse(handler, {
+            status: 503,
+            body: `control plane unavailable (${unavailable}): ${origin.hostName} cannot be resolved`,
+            flags: [ResponseFlags.controlPlaneUnavailable],
+            errorCode: ErrorCodes.controlPlaneUnavailable,
+          });
+          return true;
+        }
         if (view.outboundTrafficPolicy === 'REGISTRY_ONLY') {
           deliverSyntheticResponse(handler, {
             status: 502,

@@ -28,6 +28,8 @@ export const ResponseFlags = {
   noRoute: 'NR',
   /** Call-level circuit breaker open. */
   circuitOpen: 'UO',
+  /** No cluster for the host: the mesh has no configuration from its control plane yet. */
+  controlPlaneUnavailable: 'NC',
   /** Outbound traffic policy refused a host the mesh does not know. */
   registryOnly: 'NR',
 } as const;
