@@ -466,6 +466,11 @@ describe('health', () => {
     const applied = await apply(url, reviewsRule);
     const health = await request(`${url}/healthz`);
     expect(health.status).toBe(200);
-    expect(health.body).toEqual({ status: 'ok', mark: applied.body.mark, watchClients: 0 });
+    expect(health.body).toEqual({
+      status: 'ok',
+      mark: applied.body.mark,
+      watchClients: 0,
+      selfCheck: { runs: 0, repairs: 0 },
+    });
   });
 });

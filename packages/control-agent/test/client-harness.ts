@@ -12,7 +12,7 @@ import { createMesh, type Mesh, type RegisteredWorkload, type RevisionMark } fro
 import { expect } from 'vitest';
 import { type AgentClient, connectToAgent } from '../../core/src/agent-client/agent-client.ts';
 import type { AgentClientOptions } from '../../core/src/agent-client/agent-client-options.ts';
-import { type Agent, createAgent } from '../src/index.ts';
+import { type Agent, type AgentOptions, createAgent, type Store } from '../src/index.ts';
 import { MemoryStore } from '../src/store/memory-store.ts';
 import type { ResourceWrite } from '../src/store/store.ts';
 
@@ -98,8 +98,8 @@ export function newMesh(): Mesh {
 }
 
 export async function startAgent(
-  store: MemoryStore,
-  options: { port?: number; adminToken?: string } = {},
+  store: Store,
+  options: Partial<Omit<AgentOptions, 'store'>> = {},
 ): Promise<Agent> {
   const agent = await createAgent({ store, heartbeatMs: HEARTBEAT_MS, coalesceWindowMs: 0, ...options });
   cleanups.push(() => agent.close());

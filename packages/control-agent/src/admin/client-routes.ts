@@ -84,6 +84,7 @@ export function clientRoutes(deps: AdminDeps): Route[] {
           status: isHealthy ? 'ok' : 'store-unreachable',
           mark: deps.cache.mark,
           watchClients: deps.hub.size,
+          selfCheck: deps.cache.selfCheck,
         });
       },
     },

@@ -53,6 +53,11 @@ export interface AgentOptions {
   readonly heartbeatMs?: number;
   /** Changes within this long after a push are merged into the next delta. Default 5. */
   readonly coalesceWindowMs?: number;
+  /**
+   * How often the agent compares its watch-derived view with a full listing of the store, and
+   * lists again if they disagree (bad-inputs H6). Default 60,000; 0 turns it off.
+   */
+  readonly selfCheckIntervalMs?: number;
   readonly limits?: Partial<AgentLimits>;
   /** Root namespace, default exportTo and domain suffix, as compile() takes them. */
   readonly mesh?: Partial<Pick<MeshOptions, 'rootNamespace' | 'defaultExportTo' | 'domainSuffix'>>;
@@ -69,6 +74,7 @@ export interface AgentSettings {
   readonly wallClock: () => number;
   readonly heartbeatMs: number;
   readonly coalesceWindowMs: number;
+  readonly selfCheckIntervalMs: number;
   readonly limits: AgentLimits;
   readonly rootNamespace: string;
   readonly defaultExportTo: readonly string[];

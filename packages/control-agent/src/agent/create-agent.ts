@@ -38,6 +38,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     maxHistoryEntries: settings.limits.maxHistoryEntries,
     clock: settings.clock,
     logger: settings.logger,
+    selfCheckIntervalMs: settings.selfCheckIntervalMs,
   });
   const clients = new ClientRegistry(settings.limits.maxKnownClients, settings.wallClock);
   const hub = new WatchHub(cache, clients, {
@@ -153,6 +154,10 @@ function resolveSettings(options: AgentOptions): AgentSettings {
   if (!Number.isFinite(coalesceWindowMs) || coalesceWindowMs < 0) {
     throw new RangeError('coalesceWindowMs must be zero or positive');
   }
+  const selfCheckIntervalMs = options.selfCheckIntervalMs ?? 60_000;
+  if (!Number.isFinite(selfCheckIntervalMs) || selfCheckIntervalMs < 0) {
+    throw new RangeError('selfCheckIntervalMs must be zero or positive');
+  }
   if (options.adminToken !== undefined && options.adminToken.length < 16) {
     throw new RangeError('adminToken must be at least 16 characters');
   }
@@ -165,6 +170,7 @@ function resolveSettings(options: AgentOptions): AgentSettings {
     wallClock: options.wallClock ?? Date.now,
     heartbeatMs,
     coalesceWindowMs,
+    selfCheckIntervalMs,
     limits,
     rootNamespace: options.mesh?.rootNamespace ?? DEFAULT_MESH_OPTIONS.rootNamespace,
     defaultExportTo: options.mesh?.defaultExportTo ?? DEFAULT_MESH_OPTIONS.defaultExportTo,
