@@ -19,6 +19,7 @@ import {
   REVIEWS,
   reviewsEndpoints,
   reviewsRoute,
+  reviewsSubsets,
   reviewsSubsetsRouted,
   reviewsWorkload,
   runCleanups,
@@ -214,6 +215,35 @@ describe('agent client: agent restarts (B2, B3)', () => {
     expect(seen.emptied).toBe(1);
     expect(mesh.outbound.routeTable(REVIEWS, 9080)).toBeUndefined();
     expect(client.state).toBe('synced');
+  });
+
+  it("with emptyConfigPolicy 'keep-last-good', refuses a revision that removes every resource and keeps serving (A13)", async () => {
+    const store = await newStore();
+    await seed(store);
+    const agent = await startAgent(store);
+    const mesh = newMesh();
+    const { client, seen } = connect(mesh, { agents: [agent.url], emptyConfigPolicy: 'keep-last-good' });
+    await client.ready;
+    expect(reviewsSubsetsRouted(mesh)).toEqual(['v1']);
+
+    for (const kind of ['VirtualService', 'DestinationRule']) {
+      expect((await store.deleteResource({ kind, namespace: 'default', name: 'reviews' })).ok).toBe(true);
+    }
+    expect(await eventually(() => seen.nacks.length === 1 && client.state === 'stale')).toBe(true);
+    expect(seen.nacks[0]).toMatch(
+      /removes every resource \(\d served\); refused by emptyConfigPolicy 'keep-last-good'/,
+    );
+    expect(seen.emptied).toBe(0);
+    expect(reviewsSubsetsRouted(mesh)).toEqual(['v1']);
+    expect(
+      await eventually(async () => (await clientView(agent, client.clientId))?.status === 'NACKED'),
+    ).toBe(true);
+
+    // A revision with resources again is applied as usual.
+    await store.putResources([reviewsSubsets, reviewsRoute('v2')]);
+    expect(
+      await eventually(() => client.state === 'synced' && reviewsSubsetsRouted(mesh).join() === 'v2'),
+    ).toBe(true);
   });
 
   it('treats a lower revision of the same epoch (a store restored from a backup) as news, not "nothing new" (H5)', async () => {

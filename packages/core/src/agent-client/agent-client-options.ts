@@ -38,6 +38,13 @@ export interface AgentClientOptions {
   readonly random?: Random;
   /** Sent as a bearer token on registration calls when the agent requires one. */
   readonly adminToken?: string;
+  /**
+   * What to do with a revision that removes every resource while the served config has some
+   * (bad-inputs A13): `apply` it and emit `emptied` (the default: it is the agent's truth), or
+   * `keep-last-good`: refuse it with a NACK the operator sees in `weft proxy-status`, and keep
+   * serving. The refusal holds until a revision with resources arrives.
+   */
+  readonly emptyConfigPolicy?: 'apply' | 'keep-last-good';
 }
 
 /** What the agent's registry needs beyond the mesh's own identity (name, service, labels…). */

@@ -123,7 +123,7 @@ export class AgentClient {
         : new LastGoodWriter(file, (error) =>
             this.events.problem.emit({ operation: 'last-good-write', error }),
           );
-    this.#applier = new ConfigApplier(mesh, this.events, this.#writer);
+    this.#applier = new ConfigApplier(mesh, this.events, this.#writer, options.emptyConfigPolicy);
     mesh.setControlPlaneUnavailable('connecting: no agent has answered yet');
     this.#lastGood =
       file === undefined

@@ -23,8 +23,16 @@ export class ConfigApplier {
   readonly #announcedNacks: string[] = [];
   #applied: ConfigRecord | undefined;
 
-  constructor(mesh: Mesh, events: AgentClientEvents, writer: LastGoodWriter | undefined) {
+  readonly #emptyConfigPolicy: 'apply' | 'keep-last-good';
+
+  constructor(
+    mesh: Mesh,
+    events: AgentClientEvents,
+    writer: LastGoodWriter | undefined,
+    emptyConfigPolicy: 'apply' | 'keep-last-good' = 'apply',
+  ) {
     this.#mesh = mesh;
+    this.#emptyConfigPolicy = emptyConfigPolicy;
     this.#events = events;
     this.#writer = writer;
     this.#validator = new ConfigValidator(mesh.snapshot.options.domainSuffix);
@@ -43,6 +51,19 @@ export class ConfigApplier {
   ): ConfigValidationError | undefined {
     const validated = this.#validator.validate(record);
     if (validated.hasErrors) return new ConfigValidationError(validated.issues);
+    const served = this.#applied?.resources.length ?? 0;
+    if (record.resources.length === 0 && served > 0 && this.#emptyConfigPolicy === 'keep-last-good') {
+      return new ConfigValidationError([
+        {
+          severity: 'error',
+          code: 'empties-config',
+          resource: `revision ${markLabel(record.mark)}`,
+          path: 'resources',
+          message: `removes every resource (${served} served); refused by emptyConfigPolicy 'keep-last-good', the last good config keeps serving`,
+          location: { file: 'agent' },
+        },
+      ]);
+    }
     try {
       this.#mesh.applyResourcesAndWorkloads(validated.resources, validated.workloads, {
         revision: markLabel(record.mark),
