@@ -381,6 +381,8 @@ describe('watch: status reports', () => {
     expect(await getJson(`${url}/v1/clients/reviews-1/config`)).toEqual({
       clientId: 'reviews-1',
       acked: snapshot.mark,
+      dumpMark: snapshot.mark,
+      isCurrent: true,
       configDump: { routes: ['reviews'] },
     });
 
@@ -462,6 +464,49 @@ describe('watch: status reports', () => {
     }
     const view = (await getJson(`${url}/v1/clients`)) as { totals: { acks: number; nacks: number } };
     expect(view.totals).toMatchObject({ acks: 0, nacks: 0 });
+  });
+
+  it('asks a client for its config dump over its watch when a caller wants it, and serves what it posts', async () => {
+    const { url } = await start();
+    const reader = await watch(url, { clientId: 'c1' });
+    const { mark } = await nextOfType(reader, 'snapshot');
+    const ack = await postJson(
+      `${url}/v1/status`,
+      { clientId: 'c1', mark, status: 'ack' },
+      'POST',
+      reader.streamToken,
+    );
+    expect(ack.status).toBe(200);
+
+    const asked = getJson(`${url}/v1/clients/c1/config`);
+    expect(await nextOfType(reader, 'heartbeat')).toMatchObject({ mark, configDumpRequested: true });
+    const dump = { mark, configDump: { routes: ['a'] } };
+    expect((await postJson(`${url}/v1/clients/c1/config`, dump)).status).toBe(403);
+    expect((await postJson(`${url}/v1/clients/c1/config`, { mark }, 'POST', reader.streamToken)).status).toBe(
+      400,
+    );
+    expect((await postJson(`${url}/v1/clients/c1/config`, dump, 'POST', reader.streamToken)).status).toBe(
+      200,
+    );
+    expect(await asked).toEqual({
+      clientId: 'c1',
+      acked: mark,
+      dumpMark: mark,
+      isCurrent: true,
+      configDump: { routes: ['a'] },
+    });
+    // Current now: the next caller is served without asking the client again.
+    expect(await getJson(`${url}/v1/clients/c1/config`)).toMatchObject({ configDump: { routes: ['a'] } });
+    expect(reader.frames.filter((frame) => frame.type === 'heartbeat')).toHaveLength(1);
+  });
+
+  it('answers 504 when a connected client does not send the config dump it was asked for', async () => {
+    const { url } = await start();
+    const reader = await watch(url, { clientId: 'c1' });
+    await nextOfType(reader, 'snapshot');
+    const response = await fetch(`${url}/v1/clients/c1/config`);
+    expect(response.status).toBe(504);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('client-did-not-answer');
   });
 
   it('refuses a report carrying the token of a stream the client has since replaced (B9)', async () => {

@@ -43,7 +43,7 @@ describe('agent client: sync, ACK and NACK', () => {
     agent = await startAgent(store);
   });
 
-  it('applies the first snapshot (config and registry at once) and ACKs it with a config dump', async () => {
+  it('applies the first snapshot (config and registry at once), ACKs it, and sends its config dump when asked', async () => {
     const mesh = newMesh();
     const { client, seen } = connect(mesh, { agents: [agent.url] });
     expect(await client.ready).toBe('synced');
@@ -59,11 +59,14 @@ describe('agent client: sync, ACK and NACK', () => {
     ).toBe(true);
     expect((await clientView(agent, client.clientId))?.acked).toEqual(agent.mark());
     const dump = (await (await fetch(`${agent.url}/v1/clients/${client.clientId}/config`)).json()) as {
+      dumpMark: unknown;
+      isCurrent: boolean;
       configDump: {
         routeTables: { host: string; routes: { name: string }[] }[];
         clusters: { name: string; endpoints: number }[];
       };
     };
+    expect(dump).toMatchObject({ dumpMark: agent.mark(), isCurrent: true });
     const table = dump.configDump.routeTables.find((candidate) => candidate.host === REVIEWS);
     expect(table?.routes.map((route) => route.name)).toEqual(['to-v1']);
     expect(dump.configDump.clusters).toContainEqual(

@@ -1,4 +1,5 @@
 import type { ClientRegistry } from '../clients/client-registry.ts';
+import type { ConfigDumpRequests } from '../clients/config-dump-requests.ts';
 import type { MeshCache } from '../mesh-view/mesh-cache.ts';
 import type { Store } from '../store/store.ts';
 import type { WatchHub } from '../watch/watch-hub.ts';
@@ -10,6 +11,7 @@ export interface AdminDeps {
   readonly cache: MeshCache;
   readonly hub: WatchHub;
   readonly clients: ClientRegistry;
+  readonly configDumps: ConfigDumpRequests;
   readonly analysis: StoredAnalysis;
   readonly domainSuffix: string;
   readonly maxApplyBytes: number;

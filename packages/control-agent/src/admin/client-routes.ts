@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { STREAM_TOKEN_HEADER } from '@weft/core';
-import { type ClientRecord, syncStatusOf } from '../clients/client-registry.ts';
-import { parseStatusReport } from '../clients/status-report.ts';
+import { type ClientRecord, sameMark, syncStatusOf } from '../clients/client-registry.ts';
+import { parsePostedConfigDump, parseStatusReport } from '../clients/status-report.ts';
 import { HttpError, notFound } from '../http/http-error.ts';
 import { readJsonBody } from '../http/read-body.ts';
 import { sendJson } from '../http/respond.ts';
@@ -44,7 +44,10 @@ export function clientRoutes(deps: AdminDeps): Route[] {
         }
         if (report.status === 'ack') deps.clients.recordAck(record, report.mark);
         else deps.clients.recordNack(record, report.mark, report.error ?? '(no reason given)');
-        if (report.configDump !== undefined) record.configDump = report.configDump;
+        if (report.configDump !== undefined) {
+          record.configDump = report.configDump;
+          record.configDumpMark = report.mark;
+        }
         sendJson(response, 200, { clientId: record.clientId, recorded: report.status, mark: report.mark });
       },
     },
@@ -64,12 +67,52 @@ export function clientRoutes(deps: AdminDeps): Route[] {
       method: 'GET',
       path: '/v1/clients/{clientId}/config',
       isWrite: false,
-      handle: ({ response, params }) => {
+      handle: async ({ response, params }) => {
         const clientId = params.clientId ?? '';
         const record = deps.clients.get(clientId);
         if (record === undefined) throw notFound(`client ${clientId} is unknown`);
-        if (record.configDump === undefined) throw notFound(`client ${clientId} has not reported its config`);
-        sendJson(response, 200, { clientId, acked: record.lastAcked ?? null, configDump: record.configDump });
+        // Clients send their views only when asked: ask, and wait a little for the answer.
+        if (!hasCurrentDump(record) && deps.hub.requestConfigDump(clientId)) {
+          await deps.configDumps.wait(clientId, CONFIG_DUMP_WAIT_MS);
+        }
+        if (record.configDump === undefined) {
+          if (!record.isConnected)
+            throw notFound(`client ${clientId} is not connected and never sent its config`);
+          throw new HttpError(
+            504,
+            'client-did-not-answer',
+            `client ${clientId} did not send its config within ${CONFIG_DUMP_WAIT_MS} ms`,
+          );
+        }
+        sendJson(response, 200, {
+          clientId,
+          acked: record.lastAcked ?? null,
+          dumpMark: record.configDumpMark ?? null,
+          isCurrent: hasCurrentDump(record),
+          configDump: record.configDump,
+        });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/clients/{clientId}/config',
+      isWrite: false,
+      handle: async ({ request, response, params }) => {
+        const clientId = params.clientId ?? '';
+        const posted = parsePostedConfigDump(await readJsonBody(request, deps.maxRequestBytes));
+        const record = deps.clients.get(clientId);
+        if (record === undefined) throw notFound(`client ${clientId} is unknown; open a watch first`);
+        if (!holdsStream(record, request.headers[STREAM_TOKEN_HEADER])) {
+          throw new HttpError(
+            403,
+            'not-stream-holder',
+            `the config dump does not carry the token of client ${clientId}'s current watch stream (${STREAM_TOKEN_HEADER})`,
+          );
+        }
+        record.configDump = posted.configDump;
+        record.configDumpMark = posted.mark;
+        deps.configDumps.delivered(clientId);
+        sendJson(response, 200, { clientId, mark: posted.mark });
       },
     },
     {
@@ -113,6 +156,16 @@ function clientView(record: ClientRecord): Record<string, unknown> {
     hasConfigDump: record.configDump !== undefined,
     lastSeen: new Date(record.lastSeenMs).toISOString(),
   };
+}
+
+/** How long `GET /v1/clients/{id}/config` waits for a client to send the view it was asked for. */
+const CONFIG_DUMP_WAIT_MS = 3_000;
+
+/** Whether the client's stored view is of the revision it last acknowledged. */
+function hasCurrentDump(record: ClientRecord): boolean {
+  const dumped = record.configDumpMark;
+  const acked = record.lastAcked;
+  return dumped !== undefined && acked !== undefined && sameMark(dumped, acked);
 }
 
 /** Whether `token` is the client's current stream token, compared in constant time. */

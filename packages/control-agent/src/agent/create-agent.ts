@@ -7,6 +7,7 @@ import { resourceRoutes } from '../admin/resource-routes.ts';
 import { StoredAnalysis } from '../admin/stored-analysis.ts';
 import { workloadRoutes } from '../admin/workload-routes.ts';
 import { ClientRegistry } from '../clients/client-registry.ts';
+import { ConfigDumpRequests } from '../clients/config-dump-requests.ts';
 import { AdminAuth } from '../http/admin-auth.ts';
 import { HttpError } from '../http/http-error.ts';
 import { sendError, toHttpError } from '../http/respond.ts';
@@ -54,6 +55,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     cache,
     hub,
     clients,
+    configDumps: new ConfigDumpRequests(),
     analysis: new StoredAnalysis(settings.store, settings),
     domainSuffix: settings.domainSuffix,
     maxApplyBytes: settings.limits.maxApplyBytes,

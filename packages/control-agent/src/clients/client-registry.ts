@@ -21,6 +21,8 @@ export interface ClientRecord {
   /** Whether the client's socket is full and pushes to it are being coalesced. */
   isBackpressured: boolean;
   configDump: unknown;
+  /** The revision the client's view was at when it sent `configDump`. */
+  configDumpMark: RevisionMark | undefined;
   /** Names the client's current watch stream; status reports must carry it (bad-inputs B9). */
   streamToken: string;
 }
@@ -80,6 +82,7 @@ export class ClientRegistry {
         deltaCount: 0,
         isBackpressured: false,
         configDump: undefined,
+        configDumpMark: undefined,
         streamToken,
       };
       this.#records.set(clientId, record);

@@ -1,4 +1,4 @@
-import type { ClientStatusReport } from '@weft/core';
+import type { ClientStatusReport, RevisionMark } from '@weft/core';
 import { badRequest } from '../http/http-error.ts';
 import { parseMark } from './mark-input.ts';
 
@@ -17,10 +17,7 @@ export function parseStatusReport(body: unknown): ClientStatusReport {
   if (status !== 'ack' && status !== 'nack') throw badRequest('status must be "ack" or "nack"');
   if (error !== undefined && typeof error !== 'string') throw badRequest('error must be a string');
   const mark = parseMark(object.mark, 'mark');
-  if (configDump !== undefined && depthOf(configDump) > MAX_CONFIG_DUMP_DEPTH) {
-    // A hostile dump nested deep enough would overflow the stack when served back (bad-inputs B8).
-    throw badRequest(`configDump is nested deeper than ${MAX_CONFIG_DUMP_DEPTH} levels`);
-  }
+  if (configDump !== undefined) checkConfigDump(configDump);
   return {
     clientId,
     mark,
@@ -28,6 +25,30 @@ export function parseStatusReport(body: unknown): ClientStatusReport {
     ...(typeof error === 'string' ? { error: truncate(error) } : {}),
     ...(configDump === undefined ? {} : { configDump }),
   };
+}
+
+/** A client's answer to a config dump request: `POST /v1/clients/{id}/config`. */
+export interface PostedConfigDump {
+  readonly mark: RevisionMark;
+  readonly configDump: unknown;
+}
+
+export function parsePostedConfigDump(body: unknown): PostedConfigDump {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequest('the config dump must be a JSON object');
+  }
+  const object = body as Record<string, unknown>;
+  const mark = parseMark(object.mark, 'mark');
+  if (object.configDump === undefined) throw badRequest('configDump is required');
+  checkConfigDump(object.configDump);
+  return { mark, configDump: object.configDump };
+}
+
+/** A hostile dump nested deep enough would overflow the stack when served back (bad-inputs B8). */
+function checkConfigDump(configDump: unknown): void {
+  if (depthOf(configDump) > MAX_CONFIG_DUMP_DEPTH) {
+    throw badRequest(`configDump is nested deeper than ${MAX_CONFIG_DUMP_DEPTH} levels`);
+  }
 }
 
 function truncate(text: string): string {

@@ -63,8 +63,14 @@ export function composeDelta(
   return { type: 'delta', mark: cache.mark, upserts, deletes, workloadUpserts, workloadDeletes };
 }
 
-export function heartbeatFrame(mark: RevisionMark, heartbeatMs: number): WatchFrame {
-  return { type: 'heartbeat', mark, heartbeatMs };
+export function heartbeatFrame(
+  mark: RevisionMark,
+  heartbeatMs: number,
+  isConfigDumpRequested = false,
+): WatchFrame {
+  return isConfigDumpRequested
+    ? { type: 'heartbeat', mark, heartbeatMs, configDumpRequested: true }
+    : { type: 'heartbeat', mark, heartbeatMs };
 }
 
 /** One NDJSON line. */

@@ -103,6 +103,11 @@ export class WatchHub implements MeshCacheListener {
     stream.start(watch.resume);
   }
 
+  /** Asks a connected client for its config dump; false when it has no writable stream here. */
+  requestConfigDump(clientId: string): boolean {
+    return this.#streams.get(clientId)?.requestConfigDump() ?? false;
+  }
+
   /** Ends every stream (clients will reconnect elsewhere or later). */
   close(): void {
     this.#unsubscribe();

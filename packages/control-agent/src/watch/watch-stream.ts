@@ -148,9 +148,16 @@ export class WatchStream {
     return true;
   }
 
-  #writeHeartbeat(): void {
+  /** Asks the client for its compiled view (a heartbeat flagged `configDumpRequested`). */
+  requestConfigDump(): boolean {
+    if (this.#isClosed || this.#blockedSinceMs !== undefined) return false;
+    this.#writeHeartbeat(true);
+    return true;
+  }
+
+  #writeHeartbeat(isConfigDumpRequested = false): void {
     const mark = this.#synced ?? this.#cache.mark;
-    const frame = heartbeatFrame(mark, this.#settings.heartbeatMs);
+    const frame = heartbeatFrame(mark, this.#settings.heartbeatMs, isConfigDumpRequested);
     this.#write({ type: 'heartbeat', mark, line: encodeFrame(frame) });
   }
 

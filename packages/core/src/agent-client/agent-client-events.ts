@@ -77,7 +77,12 @@ export type RegistrationEvent =
 
 /** A failure that does not change what the mesh serves, but that an operator may want to see. */
 export interface ProblemEvent {
-  readonly operation: 'status-report' | 'last-good-read' | 'last-good-write' | 'deregistration';
+  readonly operation:
+    | 'status-report'
+    | 'config-dump'
+    | 'last-good-read'
+    | 'last-good-write'
+    | 'deregistration';
   readonly error: unknown;
 }
 

@@ -305,6 +305,7 @@ export class AgentClient {
     for (const frame of frames) {
       if (frame.type === 'heartbeat') {
         this.#agentHeartbeatMs = frame.heartbeatMs;
+        if (frame.configDumpRequested === true) this.#sendConfigDump(stream);
         if (source === undefined) this.#advanceTo(frame.mark);
       } else if (frame.type === 'snapshot') {
         resync = resyncReason(this.#applier.applied?.mark, frame.mark) ?? resync;
@@ -356,12 +357,7 @@ export class AgentClient {
       this.#reporter.report({
         agent: stream.agent,
         streamToken: stream.streamToken,
-        report: {
-          clientId: this.clientId,
-          mark: record.mark,
-          status: 'ack',
-          configDump: summarizeView(this.#mesh.outbound, label),
-        },
+        report: { clientId: this.clientId, mark: record.mark, status: 'ack' },
       });
       return;
     }
@@ -374,6 +370,33 @@ export class AgentClient {
       streamToken: stream.streamToken,
       report: { clientId: this.clientId, mark: record.mark, status: 'nack', error: outcome.message },
     });
+  }
+
+  /** Posts the compiled view the agent asked for; a failure is a `problem`, and the agent times out. */
+  #sendConfigDump(stream: StreamContext): void {
+    const applied = this.#applier.applied;
+    if (applied === undefined) return;
+    const body = {
+      mark: applied.mark,
+      configDump: summarizeView(this.#mesh.outbound, markLabel(applied.mark)),
+    };
+    const path = `/v1/clients/${encodeURIComponent(this.clientId)}/config`;
+    const headers =
+      stream.streamToken === undefined ? undefined : { [STREAM_TOKEN_HEADER]: stream.streamToken };
+    this.#calls.to(stream.agent, 'POST', path, body, this.#controller.signal, headers).then(
+      (answer) => {
+        if (answer.status < 200 || answer.status >= 300) {
+          const error = new WeftError(
+            ErrorCodes.controlPlaneUnavailable,
+            `${stream.agent} refused the config dump: HTTP ${answer.status}`,
+          );
+          this.events.problem.emit({ operation: 'config-dump', error });
+        }
+      },
+      (error: unknown) => {
+        if (!this.#controller.signal.aborted) this.events.problem.emit({ operation: 'config-dump', error });
+      },
+    );
   }
 
   async #sendReport(pending: PendingReport): Promise<void> {

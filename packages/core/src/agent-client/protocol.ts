@@ -67,7 +67,17 @@ export type WatchFrame =
       readonly workloadDeletes: readonly { readonly namespace: string; readonly name: string }[];
     }
   /** Sent every `heartbeatMs` when nothing else is; a silent stream is a stalled one. */
-  | { readonly type: 'heartbeat'; readonly mark: RevisionMark; readonly heartbeatMs: number };
+  | {
+      readonly type: 'heartbeat';
+      readonly mark: RevisionMark;
+      readonly heartbeatMs: number;
+      /**
+       * Someone asked the agent for this client's compiled view (`weft proxy-config`): post it to
+       * `POST /v1/clients/{clientId}/config` (PROTOCOL.md §4.3). ACKs carry no dump, so that a
+       * thousand clients do not send the agent their views on every revision.
+       */
+      readonly configDumpRequested?: boolean;
+    };
 
 /** What a client reports after applying (or refusing) the revision it was sent. */
 export interface ClientStatusReport {
