@@ -635,6 +635,67 @@ describe('watch: scoping', () => {
     await applyOk(url, virtualService('for-b', 'a', '  exportTo: ["b", "c"]'));
     expect(names(await nextOfType(inB, 'delta'))).toEqual(['a/for-b']);
   });
+
+  function sidecar(namespace: string, hosts: string[], extra = ''): string {
+    return [
+      'apiVersion: networking.istio.io/v1',
+      'kind: Sidecar',
+      `metadata: { name: scope, namespace: ${namespace} }`,
+      'spec:',
+      extra,
+      `  egress: [{ hosts: ${JSON.stringify(hosts)} }]`,
+    ]
+      .filter((line) => line !== '')
+      .join('\n');
+  }
+
+  const services = ['reviews', 'ratings', 'details']
+    .map((name) => virtualService(name, 'shop'))
+    .join('\n---\n');
+
+  it("sends a namespace only the hosts its Sidecar's egress imports, and everything anew when the Sidecar changes", async () => {
+    const { url } = await start();
+    await applyOk(url, `${services}\n---\n${sidecar('a', ['shop/reviews.shop.svc.cluster.local', './*'])}`);
+    const inA = await watch(url, { clientId: 'in-a', namespace: 'a' });
+    const inB = await watch(url, { clientId: 'in-b', namespace: 'b' });
+    expect(names(await nextOfType(inA, 'snapshot'))).toEqual(['a/scope', 'shop/reviews']);
+    expect(names(await nextOfType(inB, 'snapshot'))).toEqual([
+      'shop/details',
+      'shop/ratings',
+      'shop/reviews',
+    ]);
+
+    // A change to a host a does not import reaches b only.
+    await applyOk(url, virtualService('ratings', 'shop', '  exportTo: ["*"]'));
+    expect(names(await nextOfType(inB, 'delta'))).toEqual(['shop/ratings']);
+    await applyOk(url, virtualService('reviews', 'shop', '  exportTo: ["*"]'));
+    expect(names(await nextOfType(inA, 'delta'))).toEqual(['shop/reviews']);
+
+    // The Sidecar now imports every host of shop: a gets a snapshot with all of them.
+    await applyOk(url, sidecar('a', ['shop/*']));
+    expect(names(await nextOfType(inA, 'snapshot'))).toEqual([
+      'a/scope',
+      'shop/details',
+      'shop/ratings',
+      'shop/reviews',
+    ]);
+  });
+
+  it("applies the root namespace's Sidecar where a namespace has none, and scopes nothing when one selects workloads", async () => {
+    const { url } = await start();
+    await applyOk(url, `${services}\n---\n${sidecar('istio-system', ['*/details.shop.svc.cluster.local'])}`);
+    const inA = await watch(url, { clientId: 'in-a', namespace: 'a' });
+    expect(names(await nextOfType(inA, 'snapshot'))).toEqual(['istio-system/scope', 'shop/details']);
+    await applyOk(url, sidecar('c', ['./*'], '  workloadSelector: { labels: { app: web } }'));
+    const inC = await watch(url, { clientId: 'in-c', namespace: 'c' });
+    expect(names(await nextOfType(inC, 'snapshot'))).toEqual([
+      'c/scope',
+      'istio-system/scope',
+      'shop/details',
+      'shop/ratings',
+      'shop/reviews',
+    ]);
+  });
 });
 
 describe('watch: registry', () => {

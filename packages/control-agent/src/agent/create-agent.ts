@@ -48,7 +48,11 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     coalesceWindowMs: settings.coalesceWindowMs,
     stalledClientMs: settings.limits.stalledClientMs,
     maxWatchClients: settings.limits.maxWatchClients,
-    scope: { rootNamespace: settings.rootNamespace, defaultExportTo: settings.defaultExportTo },
+    scope: {
+      rootNamespace: settings.rootNamespace,
+      defaultExportTo: settings.defaultExportTo,
+      domainSuffix: settings.domainSuffix,
+    },
   });
   const deps: AdminDeps = {
     store: settings.store,

@@ -51,6 +51,15 @@ export class FrameMemo {
     if (memoized !== undefined) return memoized;
     const changes = this.#cache.changesSince(fromRevision);
     if (changes === undefined) return undefined;
+    // A Sidecar that scopes this namespace changed what its clients import: send everything anew.
+    for (const key of changes.keys()) {
+      if (
+        key.startsWith(`r:Sidecar/${namespace}/`) ||
+        key.startsWith(`r:Sidecar/${this.#scope.rootNamespace}/`)
+      ) {
+        return undefined;
+      }
+    }
     const composed = composeDelta(this.#cache, changes, namespace, this.#scope);
     const frame =
       composed === undefined

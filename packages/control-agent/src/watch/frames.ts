@@ -2,6 +2,7 @@ import type { RegisteredWorkload, ResourceRef, RevisionMark, StoredResource, Wat
 import type { HeldValue } from '../mesh-view/change-history.ts';
 import type { MeshCache } from '../mesh-view/mesh-cache.ts';
 import { isResourceViewKey, isStoredResource, refOfResource } from '../mesh-view/view-keys.ts';
+import { egressScopeFor } from './egress-scope.ts';
 import { isVisibleTo, type ScopeOptions } from './visibility.ts';
 
 type SnapshotFrame = Extract<WatchFrame, { type: 'snapshot' }>;
@@ -10,8 +11,9 @@ type DeltaFrame = Extract<WatchFrame, { type: 'delta' }>;
 /** Everything a client in `namespace` may see, at the view's current mark. */
 export function composeSnapshot(cache: MeshCache, namespace: string, scope: ScopeOptions): SnapshotFrame {
   const resources: StoredResource[] = [];
+  const egress = egressScopeFor(cache.resources(), namespace, scope);
   for (const resource of cache.resources()) {
-    if (isVisibleTo(resource, namespace, scope)) resources.push(resource);
+    if (isVisibleTo(resource, namespace, scope, egress)) resources.push(resource);
   }
   resources.sort((a, b) => compareKeys(resourceOrderKey(a), resourceOrderKey(b)));
   const workloads = [...cache.workloads()].sort((a, b) =>
@@ -37,12 +39,14 @@ export function composeDelta(
   const deletes: ResourceRef[] = [];
   const workloadUpserts: RegisteredWorkload[] = [];
   const workloadDeletes: { namespace: string; name: string }[] = [];
+  // A change to the Sidecar itself changes what is visible: FrameMemo sends a snapshot then.
+  const egress = egressScopeFor(cache.resources(), namespace, scope);
   for (const [key, previous] of changes) {
     if (isResourceViewKey(key)) {
       const held = previous !== undefined && isStoredResource(previous) ? previous : undefined;
       const current = cache.resourceAt(key);
-      const hadIt = held !== undefined && isVisibleTo(held, namespace, scope);
-      const hasIt = current !== undefined && isVisibleTo(current, namespace, scope);
+      const hadIt = held !== undefined && isVisibleTo(held, namespace, scope, egress);
+      const hasIt = current !== undefined && isVisibleTo(current, namespace, scope, egress);
       if (hasIt && (!hadIt || held.metadata.resourceVersion !== current.metadata.resourceVersion)) {
         upserts.push(current);
       } else if (!hasIt && hadIt) {

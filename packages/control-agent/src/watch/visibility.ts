@@ -1,10 +1,13 @@
 import { isExportedTo, type StoredResource } from '@weft/core';
+import type { EgressScope } from './egress-scope.ts';
 
 export interface ScopeOptions {
   /** Namespace whose policies apply mesh-wide (Istio's `istio-system`). */
   readonly rootNamespace: string;
   /** `exportTo` of resources that set none (Istio's default: `*`). */
   readonly defaultExportTo: readonly string[];
+  /** Completes short hosts (`reviews` → `reviews.default.svc.<suffix>`) for Sidecar scoping. */
+  readonly domainSuffix: string;
 }
 
 /** Kinds scoped by `spec.exportTo`, as Istio scopes them. */
@@ -23,13 +26,22 @@ const NAMESPACE_POLICY_KINDS: ReadonlySet<string> = new Set([
 
 /**
  * Whether a client in `namespace` receives `resource`. PROTOCOL.md ("Scoping") is the rule in
- * words. Everything else (PeerAuthentication — a caller needs its destination's mTLS mode —,
- * WorkloadEntry, Gateway, and registered workloads) goes to every client.
+ * words: exported kinds by `exportTo` and by what the namespace's Sidecar imports (`egress`, when
+ * there is one). Everything else (PeerAuthentication — a caller needs its destination's mTLS
+ * mode —, WorkloadEntry, Gateway, and registered workloads) goes to every client.
  */
-export function isVisibleTo(resource: StoredResource, namespace: string, options: ScopeOptions): boolean {
+export function isVisibleTo(
+  resource: StoredResource,
+  namespace: string,
+  options: ScopeOptions,
+  egress: EgressScope | undefined,
+): boolean {
   const owner = resource.metadata.namespace;
   if (EXPORTED_KINDS.has(resource.kind)) {
-    return isExportedTo(exportToOf(resource.spec), owner, namespace, options.defaultExportTo);
+    return (
+      isExportedTo(exportToOf(resource.spec), owner, namespace, options.defaultExportTo) &&
+      (egress === undefined || egress.imports(resource))
+    );
   }
   if (NAMESPACE_POLICY_KINDS.has(resource.kind)) {
     return owner === namespace || owner === options.rootNamespace;
