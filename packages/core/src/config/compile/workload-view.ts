@@ -11,6 +11,7 @@ import { resourceKey } from '../resource.ts';
 import type { VirtualServiceResource } from '../resources.ts';
 import { buildCluster, type Cluster } from './cluster.ts';
 import { selectDestinationRule } from './destination-rule-selection.ts';
+import { gatewaysSelecting, isBoundTo } from './gateway-binding.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import type { MeshService } from './mesh-service.ts';
 import { type SidecarScope, selectSidecarScope } from './sidecar-scope.ts';
@@ -34,6 +35,11 @@ export const MESH_GATEWAY = 'mesh';
 export class WorkloadView {
   readonly source: SourceWorkload;
   readonly sidecar: SidecarScope;
+  /**
+   * The Gateways (`namespace/name`) whose selector matches this workload: when there are any,
+   * the workload is an ingress gateway and sees the VirtualServices bound to them, not `mesh`.
+   */
+  readonly gateways: ReadonlySet<string>;
   readonly #index: MeshIndex;
   readonly #services: ReadonlyMap<string, MeshService>;
   readonly #tables = new Map<string, Map<number, RouteTable<HttpRouteSpec>>>();
@@ -48,6 +54,7 @@ export class WorkloadView {
     this.#index = index;
     this.source = source;
     this.sidecar = selectSidecarScope(index.resources.Sidecar, source, index.options);
+    this.gateways = gatewaysSelecting(index.resources.Gateway, source);
     const visible = new Map<string, MeshService>();
     for (const service of index.services.values()) {
       if (!isExportedTo(service.exportTo, service.namespace, source.namespace, index.options.defaultExportTo))
@@ -85,6 +92,13 @@ export class WorkloadView {
 
   #resolve(name: string): string | undefined {
     const host = canonicalHost(name);
+    if (this.gateways.size > 0) {
+      // At a gateway, a host is one its VirtualServices name, or else the table of the most
+      // specific wildcard that claims it: tables stay one per VirtualService host, however many
+      // names clients send.
+      if (this.#exactClaims.has(host)) return host;
+      return mostSpecificPattern(this.#wildcardClaimants, host);
+    }
     if (this.#tables.has(host) || this.#services.has(host)) return host;
     const { namespace } = this.source;
     const suffix = this.#index.options.domainSuffix;
@@ -146,12 +160,15 @@ export class WorkloadView {
   }
 
   #buildRouteTables(): void {
-    const hosts = new Set<string>(this.#services.keys());
-    for (const virtualService of this.#meshVirtualServices()) {
+    const isGateway = this.gateways.size > 0;
+    // A gateway routes only the hosts of its VirtualServices; a sidecar reaches every visible service.
+    const hosts = new Set<string>(isGateway ? [] : this.#services.keys());
+    for (const virtualService of this.#boundVirtualServices()) {
       let hasWildcard = false;
       for (const host of virtualService.spec.hosts) {
         if (host.includes('*')) {
           hasWildcard = true;
+          if (isGateway) hosts.add(host);
           continue;
         }
         hosts.add(host);
@@ -170,15 +187,26 @@ export class WorkloadView {
     }
   }
 
-  /** VirtualServices that apply to sidecars (gateway `mesh`) and are visible to this workload. */
-  #meshVirtualServices(): readonly VirtualServiceResource[] {
+  /**
+   * VirtualServices that apply to this workload and are visible to it: those bound to `mesh`
+   * for a sidecar, those bound to one of its Gateways for a gateway.
+   */
+  #boundVirtualServices(): readonly VirtualServiceResource[] {
     const { source, sidecar } = this;
     return this.#index.resources.VirtualService.filter((virtualService) => {
-      const gateways = virtualService.spec.gateways ?? [];
-      const appliesToMesh =
-        gateways.length === 0 || gateways.includes(MESH_GATEWAY) || hasMeshMatch(virtualService);
+      const namespace = virtualService.metadata.namespace;
+      const applies =
+        this.#appliesHere(virtualService.spec.gateways ?? [], namespace) ||
+        (virtualService.spec.http ?? []).some((route) =>
+          (route.match ?? []).some(
+            (block) =>
+              block.gateways !== undefined &&
+              block.gateways.length > 0 &&
+              this.#appliesHere(block.gateways, namespace),
+          ),
+        );
       return (
-        appliesToMesh &&
+        applies &&
         isExportedTo(
           virtualService.spec.exportTo,
           virtualService.metadata.namespace,
@@ -218,8 +246,9 @@ export class WorkloadView {
     const blocks = route.match ?? [];
     // A route without match blocks inherits the VirtualService's gateways; one whose blocks all
     // exclude this caller can never match it. Either way it is left out of this caller's table.
-    if (blocks.length === 0 && vsGateways.length > 0 && !vsGateways.includes(MESH_GATEWAY)) return undefined;
-    const applicable = blocks.filter((block) => this.#blockApplies(block, vsGateways, port));
+    const namespace = virtualService.metadata.namespace;
+    if (blocks.length === 0 && !this.#appliesHere(vsGateways, namespace)) return undefined;
+    const applicable = blocks.filter((block) => this.#blockApplies(block, vsGateways, namespace, port));
     if (blocks.length > 0 && applicable.length === 0) return undefined;
     const matchBlocks = applicable.map((block) => ({
       matches: compileHttpMatch(block),
@@ -268,12 +297,20 @@ export class WorkloadView {
   }
 
   /** Whether a match block can apply to this workload on this port at all. */
-  #blockApplies(block: MatchSpec, vsGateways: readonly string[], port: number): boolean {
-    const gateways = block.gateways ?? vsGateways;
-    if (gateways.length > 0 && !gateways.includes(MESH_GATEWAY)) return false;
+  #blockApplies(block: MatchSpec, vsGateways: readonly string[], vsNamespace: string, port: number): boolean {
+    if (!this.#appliesHere(block.gateways ?? vsGateways, vsNamespace)) return false;
     if (block.port !== undefined && block.port !== port) return false;
     if (block.sourceNamespace !== undefined && block.sourceNamespace !== this.source.namespace) return false;
     return labelsMatch(block.sourceLabels, this.source.labels);
+  }
+
+  /**
+   * Whether a `gateways` list (of a VirtualService in `namespace`, or of one match block) names
+   * this workload: `mesh` (or no list) for a sidecar, one of its Gateways for a gateway.
+   */
+  #appliesHere(gateways: readonly string[], namespace: string): boolean {
+    if (this.gateways.size > 0) return isBoundTo(gateways, namespace, this.gateways);
+    return gateways.length === 0 || gateways.includes(MESH_GATEWAY);
   }
 
   #defaultRoute(host: string, port: number): CompiledRoute<HttpRouteSpec> {
@@ -315,10 +352,14 @@ function claimingWildcards(
   return claims;
 }
 
-function hasMeshMatch(virtualService: VirtualServiceResource): boolean {
-  return (virtualService.spec.http ?? []).some((route) =>
-    (route.match ?? []).some((block) => block.gateways?.includes(MESH_GATEWAY) === true),
-  );
+/** The longest wildcard host of `claimants` that matches `host`, or undefined. */
+function mostSpecificPattern(claimants: readonly VirtualServiceResource[], host: string): string | undefined {
+  let best: string | undefined;
+  for (const virtualService of claimants)
+    for (const pattern of virtualService.spec.hosts)
+      if (pattern.includes('*') && hostMatches(pattern, host) && pattern.length > (best?.length ?? -1))
+        best = pattern;
+  return best;
 }
 
 function countDots(host: string): number {
