@@ -249,15 +249,21 @@ describe('AuthorizationPolicy: normalization', () => {
 });
 
 describe('AuthorizationPolicy: refused (fail closed)', () => {
-  it('refuses action CUSTOM with its provider, as Istio documents the ext-authz example', () => {
-    const result = authz.safeParse({
-      selector: { matchLabels: { app: 'istio-ingressgateway' } },
-      action: 'CUSTOM',
-      provider: { name: 'my-custom-authz' },
-      rules: [{ to: [{ operation: { paths: ['/admin/*'] } }] }],
-    });
-    expectIssue(result, 'action', 'CUSTOM (external authorization) is not supported by Weft');
-    expectIssue(result, 'provider', 'CUSTOM (external authorization) is not supported by Weft');
+  it('accepts action CUSTOM with its provider, as Istio documents the ext-authz example', () => {
+    const spec = parsed(
+      authz.safeParse({
+        selector: { matchLabels: { app: 'istio-ingressgateway' } },
+        action: 'CUSTOM',
+        provider: { name: 'my-custom-authz' },
+        rules: [{ to: [{ operation: { paths: ['/admin/*'] } }] }],
+      }),
+    );
+    expect(spec.action).toBe('CUSTOM');
+    expect(spec.provider).toEqual({ name: 'my-custom-authz' });
+  });
+
+  it('refuses action CUSTOM without a provider', () => {
+    expectIssue(authz.safeParse({ action: 'CUSTOM', rules: [{}] }), 'provider', 'needs provider.name');
   });
 
   it('refuses a provider on a non-CUSTOM policy', () => {

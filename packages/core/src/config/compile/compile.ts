@@ -34,6 +34,8 @@ export function compile(
     outboundTrafficPolicy: options.outboundTrafficPolicy ?? DEFAULT_MESH_OPTIONS.outboundTrafficPolicy,
     crossNamespaceHostClaims:
       options.crossNamespaceHostClaims ?? DEFAULT_MESH_OPTIONS.crossNamespaceHostClaims,
+    pathNormalization: options.pathNormalization ?? DEFAULT_MESH_OPTIONS.pathNormalization,
+    extensionProviders: options.extensionProviders ?? DEFAULT_MESH_OPTIONS.extensionProviders,
   };
   const byKind = groupByKind(resources);
   const services = indexServices(

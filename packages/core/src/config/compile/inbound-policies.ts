@@ -127,6 +127,8 @@ export interface InboundPolicies {
   readonly telemetry: readonly TelemetryResource[];
 }
 
+const KNOWN_ACTIONS: ReadonlySet<string> = new Set(['CUSTOM', 'DENY', 'ALLOW', 'AUDIT']);
+
 export function resolveInboundPolicies(index: MeshIndex, workload: DestinationWorkload): InboundPolicies {
   const { resources, options } = index;
   const root = options.rootNamespace;
@@ -135,6 +137,10 @@ export function resolveInboundPolicies(index: MeshIndex, workload: DestinationWo
   );
   const byAction = (action: string) =>
     authorization.filter((policy) => (policy.spec.action ?? 'ALLOW') === action);
+  // An action this version does not know (a resource from a newer agent) must not vanish: it goes
+  // with the DENY policies, and the authorization engine denies every request for it (fail closed).
+  const isUnknownAction = (policy: AuthorizationPolicyResource) =>
+    !KNOWN_ACTIONS.has(policy.spec.action ?? 'ALLOW');
   return {
     peerAuthentication: resolvePeerAuthentication(resources.PeerAuthentication, workload, root),
     requestAuthentications: resources.RequestAuthentication.filter((policy) =>
@@ -142,7 +148,7 @@ export function resolveInboundPolicies(index: MeshIndex, workload: DestinationWo
     ),
     authorization: {
       custom: byAction('CUSTOM'),
-      deny: byAction('DENY'),
+      deny: [...byAction('DENY'), ...authorization.filter(isUnknownAction)],
       allow: byAction('ALLOW'),
       audit: byAction('AUDIT'),
     },

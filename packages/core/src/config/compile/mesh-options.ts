@@ -1,3 +1,8 @@
+import type { ExtensionProvider } from '../../security/authz/external/extension-provider.ts';
+import {
+  DEFAULT_PATH_NORMALIZATION,
+  type PathNormalization,
+} from '../../security/request-path/path-normalization.ts';
 import { DEFAULT_DOMAIN_SUFFIX } from '../host.ts';
 
 /** Mesh-wide settings, Istio's MeshConfig equivalents that compile() needs. */
@@ -16,6 +21,18 @@ export interface MeshOptions {
    * (bad-inputs A17); `mesh-wide` is Istio's behaviour, bounded only by `exportTo`.
    */
   readonly crossNamespaceHostClaims: 'caller-namespace-only' | 'mesh-wide';
+  /**
+   * How inbound request paths are normalized before authorization and before the application sees
+   * them (Istio's MeshConfig `pathNormalization`; BASE by default, as Istio). See
+   * security/request-path/path-normalization.ts.
+   */
+  readonly pathNormalization: PathNormalization;
+  /**
+   * Istio's MeshConfig `extensionProviders`: the external authorizers (`envoyExtAuthzHttp`) that
+   * CUSTOM AuthorizationPolicies name. Validated when a workload's policies are compiled; a CUSTOM
+   * policy naming an invalid or missing provider denies what it matches.
+   */
+  readonly extensionProviders: readonly ExtensionProvider[];
 }
 
 export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
@@ -24,4 +41,6 @@ export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({
   defaultExportTo: Object.freeze(['*']),
   outboundTrafficPolicy: 'ALLOW_ANY',
   crossNamespaceHostClaims: 'caller-namespace-only',
+  pathNormalization: DEFAULT_PATH_NORMALIZATION,
+  extensionProviders: Object.freeze([]),
 });

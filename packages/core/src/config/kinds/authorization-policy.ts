@@ -19,14 +19,12 @@ import {
  * There are no durations in this kind. Every other string is kept as written: the authz compiler
  * turns `abc*`, `*abc` and `*` into prefix, suffix and presence matchers.
  *
- * This is a security kind, so it fails closed: what Weft cannot enforce (CUSTOM, Envoy filter
- * metadata) refuses the whole resource instead of being ignored, since ignoring part of a rule could
- * widen an ALLOW or drop a DENY.
+ * This is a security kind, so it fails closed: what Weft cannot enforce (Envoy filter metadata)
+ * refuses the whole resource instead of being ignored, since ignoring part of a rule could widen an
+ * ALLOW or drop a DENY. CUSTOM needs `provider.name`, an `envoyExtAuthzHttp` extension provider of
+ * the mesh options; whether that provider exists is checked when a workload's policies are compiled
+ * (mesh options are not part of a resource), and a missing one denies what the policy matches.
  */
-
-const CUSTOM_REFUSAL =
-  'CUSTOM (external authorization) is not supported by Weft, so the policy is refused rather than ' +
-  'skipped; use ALLOW/DENY rules, or call the external authorizer from the application';
 
 /**
  * Istio's rule strings match exactly, by prefix (`abc*`), by suffix (`*abc`) or by presence (`*`).
@@ -328,19 +326,23 @@ export const authorizationPolicySpecSchema = z
         error: 'action must be one of ALLOW, DENY, AUDIT or CUSTOM',
       })
       .default('ALLOW'),
-    provider: z.strictObject({ name: z.string() }).optional(),
+    provider: z
+      .strictObject({
+        name: z.string().min(1, 'provider.name must name an extension provider of the mesh options'),
+      })
+      .optional(),
   })
   .superRefine((spec, context) => {
     checkTargeting(spec, context);
-    if (spec.action === 'CUSTOM') addProblem(context, CUSTOM_REFUSAL, ['action']);
-    if (spec.provider !== undefined) {
+    if (spec.action === 'CUSTOM' && spec.provider === undefined) {
       addProblem(
         context,
-        spec.action === 'CUSTOM'
-          ? CUSTOM_REFUSAL
-          : `provider is only allowed with action CUSTOM (found ${spec.action}), and ${CUSTOM_REFUSAL}`,
+        'a CUSTOM policy needs provider.name: the extension provider (envoyExtAuthzHttp) that decides',
         ['provider'],
       );
+    }
+    if (spec.provider !== undefined && spec.action !== 'CUSTOM') {
+      addProblem(context, `provider is only allowed with action CUSTOM (found ${spec.action})`, ['provider']);
     }
     if (spec.action === 'DENY' && (spec.rules === undefined || spec.rules.length === 0)) {
       addProblem(
@@ -350,10 +352,7 @@ export const authorizationPolicySpecSchema = z
       );
     }
   })
-  .transform(({ provider: _provider, action, ...spec }) =>
-    // CUSTOM was refused above, so it never reaches the output.
-    foldTargetRefs({ ...spec, action: action as Exclude<typeof action, 'CUSTOM'> }),
-  );
+  .transform(foldTargetRefs);
 
 export type AuthorizationPolicySpec = z.output<typeof authorizationPolicySpecSchema>;
 
@@ -363,7 +362,7 @@ export const authorizationPolicyKind: KindDefinition<AuthorizationPolicySpec> = 
   versions: ['v1', 'v1beta1'],
   isSecurity: true,
   specSchema: authorizationPolicySpecSchema,
-  // CUSTOM and experimental.envoy.filters.* are values, refused by the schema itself.
+  // experimental.envoy.filters.* is a value, refused by the schema itself.
   unsupportedFields: [],
   deprecatedFields: [targetRefDeprecation],
 };
