@@ -94,12 +94,12 @@ describe('MeshCache self-check', () => {
     return { store, cache, lossy, clock };
   }
 
-  const routedSubset = (cache: MeshCache): unknown =>
-    (
-      cache.resourceAt('r:VirtualService/default/reviews')?.spec as {
-        http: { route: { destination: { subset: string } }[] }[];
-      }
-    ).http[0]?.route[0]?.destination.subset;
+  const routedSubset = (cache: MeshCache): unknown => {
+    const spec = cache.resourceAt('r:VirtualService/default/reviews')?.spec as
+      | { http: { route: { destination: { subset: string } }[] }[] }
+      | undefined;
+    return spec?.http[0]?.route[0]?.destination.subset;
+  };
 
   it('finds nothing while the watch delivers everything', async () => {
     const { store, cache } = await openOn(() => false);
