@@ -5,6 +5,9 @@ export default defineConfig({
     // Tests run the TypeScript sources of the workspace packages, not their build output.
     conditions: ['@weft/source'],
   },
+  // Tests run in Vite's server-side environment, which resolves with its own conditions: without
+  // these, a test importing `@weft/core` from another package would load the stale `dist/`.
+  ssr: { resolve: { conditions: ['@weft/source'], externalConditions: ['@weft/source'] } },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     testTimeout: 20_000,

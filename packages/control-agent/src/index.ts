@@ -3,8 +3,10 @@
 export type { AgentLogger } from './agent/agent-logger.ts';
 export { type AgentLimits, type AgentOptions, DEFAULT_AGENT_LIMITS } from './agent/agent-options.ts';
 export { type Agent, createAgent } from './agent/create-agent.ts';
+export type { CaOptions, PluggedCaFiles } from './ca/ca-options.ts';
 export { EtcdStore, type EtcdStoreOptions } from './store/etcd-store.ts';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.ts';
+export type { RecordPutResult, RecordStore, StoredRecord } from './store/record-store.ts';
 export type { DeleteResult, PutResult, ResourceWrite, Store, StoreEvent } from './store/store.ts';
 export { StoreCorruptError, StoreUnavailableError } from './store/store-errors.ts';
 export { SUPPORTED_PROTOCOL_VERSIONS } from './watch/watch-request.ts';

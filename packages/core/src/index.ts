@@ -1,5 +1,33 @@
 // The public API of @weft/core. Everything not exported here is internal and may change.
 
+export {
+  type CertificateReport,
+  CertificateReportSlot,
+  type CertificateSummary,
+} from './admin/certificate-report.ts';
+export type { ClusterReport, ClustersReport, EndpointReport } from './admin/clusters-report.ts';
+export {
+  type ReadinessCheck,
+  ReadinessConditions,
+  type ReadinessReport,
+  type ReadinessState,
+} from './admin/readiness.ts';
+export type {
+  BlockVerdict,
+  ConditionVerdict,
+  RouteExplanation,
+  RouteQuestion,
+  RouteVerdict,
+} from './admin/route-explanation.ts';
+export type { MetricsCollector } from './admin/stats-text.ts';
+export {
+  DEFAULT_ADMIN_PORT,
+  type PrometheusEndpoint,
+  startWorkloadAdmin,
+  WorkloadAdmin,
+  type WorkloadAdminOptions,
+} from './admin/workload-admin.ts';
+export type { WorkloadConfigDump } from './admin/workload-config-dump.ts';
 export { AgentClient, connectToAgent } from './agent-client/agent-client.ts';
 export type {
   AgentClientEvents,
@@ -24,9 +52,9 @@ export {
   type ClientStatusReport,
   type LeaseGrant,
   PROTOCOL_VERSION,
-  STREAM_TOKEN_HEADER,
   type ResourceRef,
   type RevisionMark,
+  STREAM_TOKEN_HEADER,
   type StoredResource,
   type WatchFrame,
   type WatchRequest,
@@ -238,4 +266,173 @@ export {
   type RouteDestination,
   RouteTable,
 } from './routing/route-table.ts';
+export {
+  AuthorizationEngine,
+  type AuthorizationEngineOptions,
+} from './security/authz/authorization-engine.ts';
+export {
+  ACCESS_DENIED_BODY,
+  ACCESS_DENIED_STATUS,
+  type AuthzDecision,
+  type AuthzDecisionReason,
+  type DeniedResponse,
+} from './security/authz/authz-decision.ts';
+export type { AuthzProtocol, AuthzRequest } from './security/authz/authz-request.ts';
+export {
+  type ExtensionProvider,
+  type HttpAuthorizerSettings,
+  parseExtensionProviders,
+} from './security/authz/external/extension-provider.ts';
+export type {
+  ExternalAuthorizer,
+  ExternalCheckOutcome,
+  ExternalCheckRequest,
+} from './security/authz/external/external-authorizer.ts';
+export { HttpExtAuthzClient } from './security/authz/external/http-ext-authz-client.ts';
+export { type PeerIdentity, peerIdentityFromSpiffeId } from './security/authz/peer-identity.ts';
+export type { RequestAuth } from './security/authz/request-auth.ts';
+export {
+  type AgentIdentityOptions,
+  DEFAULT_TRUST_DOMAIN,
+} from './security/identity/agent-identity-options.ts';
+export {
+  type CertificateAnswer,
+  type CertificateRequestBody,
+  type RenewalProof,
+  renewalProofMessage,
+} from './security/identity/certificate-exchange.ts';
+export type { IdentityMaterial, IdentitySource } from './security/identity/identity-material.ts';
+export type { RootSummary, SecretSummary } from './security/identity/identity-summary.ts';
+export {
+  type JoinTokenClaims,
+  JoinTokenError,
+  readJoinTokenIdentity,
+  signJoinToken,
+  verifyJoinToken,
+} from './security/identity/join-token.ts';
+export {
+  type ChainVerification,
+  checkPeerCertificate,
+  type PeerPolicy,
+  type VerifiedPeer,
+  verifySvidChain,
+  verifyTlsPeer,
+} from './security/identity/peer-verification.ts';
+export { type PeerRefusal, PeerVerificationError } from './security/identity/peer-verification-error.ts';
+export { RENEWAL_DEFAULTS, type RenewalSettings } from './security/identity/renewal-settings.ts';
+export {
+  checkTrustDomain,
+  isSpiffeId,
+  parseSpiffeId,
+  type SpiffeId,
+  SpiffeIdError,
+  workloadOf,
+  workloadSpiffeId,
+} from './security/identity/spiffe-id.ts';
+export { CertificateRefusedError, SvidRequester } from './security/identity/svid-requester.ts';
+export { checkLeafSvid, type SvidRole } from './security/identity/svid-rules.ts';
+export {
+  acceptTlsPeer,
+  clientTlsOptions,
+  followIdentity,
+  secureContextOptions,
+  serverTlsOptions,
+  spiffeServerCheck,
+} from './security/identity/tls-options.ts';
+export {
+  certificateSha256,
+  parseTrustBundle,
+  type TrustBundle,
+  trustBundleVersion,
+} from './security/identity/trust-bundle.ts';
+export type {
+  CertificateCredential,
+  CertificateExpiringEvent,
+  CertificateIssuedEvent,
+  CertificateRenewedEvent,
+  RenewalFailedEvent,
+  TrustBundleEvent,
+  WorkloadCertificateEvents,
+} from './security/identity/workload-certificate-events.ts';
+export {
+  type CertificateRequestSender,
+  WorkloadCertificates,
+  type WorkloadCertificatesOptions,
+} from './security/identity/workload-certificates.ts';
+export {
+  InboundSecurity,
+  type InboundSecurityOptions,
+  type WorkloadSecurity,
+} from './security/inbound-security.ts';
+export type {
+  AuthenticationFailureCode,
+  AuthenticationResult,
+  HeaderMutations,
+} from './security/jwt/authentication-result.ts';
+export { JwksCache, type JwksCacheOptions, JwksUnavailableError } from './security/jwt/jwks-cache.ts';
+export { fetchJwksDocument, type JwksFetcher } from './security/jwt/jwks-fetch.ts';
+export {
+  RequestAuthenticator,
+  type RequestAuthenticatorOptions,
+} from './security/jwt/request-authenticator.ts';
+export {
+  DEFAULT_PATH_NORMALIZATION,
+  type NormalizedPath,
+  normalizeRequestPath,
+  PATH_NORMALIZATIONS,
+  type PathNormalization,
+} from './security/request-path/path-normalization.ts';
+export { parseAuthority, type RequestAuthority } from './security/request-path/request-authority.ts';
+export {
+  buildCertificate,
+  type CertificateExtension,
+  type CertificateTemplate,
+  distinguishedName,
+  extensions as x509Extensions,
+  keyIdentifier,
+} from './security/x509/certificate-builder.ts';
+export { type CertificateFacts, readCertificate } from './security/x509/certificate-reader.ts';
+export {
+  buildCertificationRequest,
+  type CertificationRequest,
+  readCertificationRequest,
+} from './security/x509/certification-request.ts';
+export { DerError } from './security/x509/der-reader.ts';
+export type { SubjectAltNames } from './security/x509/extension-reader.ts';
+export { Oids } from './security/x509/oids.ts';
+export { readPemBlock, readPemBlocks, toPem } from './security/x509/pem.ts';
+export type { AccessLogRecord } from './telemetry/access-log.ts';
+export type { AccessLogStream } from './telemetry/access-log-writer.ts';
+export {
+  MAX_ATTRIBUTE_VALUE_LENGTH,
+  MAX_LABEL_VALUE_LENGTH,
+  MAX_LABEL_VALUES,
+  MAX_URL_LENGTH,
+} from './telemetry/attribute-limits.ts';
+export type { PeerLabels } from './telemetry/istio-labels.ts';
+export {
+  ISTIO_HISTOGRAM_BUCKETS,
+  ISTIO_LABELS,
+  type IstioLabel,
+  type IstioMetric,
+  IstioMetricNames,
+  type Reporter,
+} from './telemetry/istio-metrics.ts';
+export { type CertificateExpiry, type Denial, MeshTelemetry } from './telemetry/mesh-telemetry.ts';
+export { type CallProtocol, TelemetryCall } from './telemetry/telemetry-call.ts';
+export type { TelemetryOptions } from './telemetry/telemetry-options.ts';
+export type {
+  CustomTag,
+  MetricPolicy,
+  TagOperation,
+  TelemetryMode,
+  TelemetryPolicy,
+  TelemetryPolicyIssue,
+  TracingPolicy,
+} from './telemetry/telemetry-policy.ts';
+export {
+  DEFAULT_PROPAGATORS,
+  type PropagatorName,
+  TraceContextPropagator,
+} from './telemetry/trace-context-propagator.ts';
 export { type Clock, systemClock, type TimerHandle } from './time/clock.ts';

@@ -35,6 +35,7 @@ const sidecar = resource('networking.istio.io/v1', 'Sidecar');
 const authorizationPolicy = resource('security.istio.io/v1', 'AuthorizationPolicy');
 const peerAuthentication = resource('security.istio.io/v1', 'PeerAuthentication');
 const kubernetesService = resource('v1', 'Service');
+const telemetry = resource('telemetry.istio.io/v1', 'Telemetry');
 
 const route = (host: string, extra: object = {}) => ({ destination: { host, ...extra } });
 const ingressGateway = (name: string, metadata: Metadata = {}) =>
@@ -76,6 +77,7 @@ const BUILTIN_CODES = [
   'service-entry-host-shadowed',
   'subset-not-defined',
   'subset-selects-nothing',
+  'telemetry-tag-expression',
   'unsupported-field',
   'virtual-service-host-not-found',
   'weights-not-100',
@@ -1044,5 +1046,30 @@ describe('unsupported-field', () => {
 
   it('does not fire when no unsupported field is set', () => {
     expect(findings([withCors(undefined)], 'unsupported-field')).toEqual([]);
+  });
+});
+
+describe('telemetry-tag-expression', () => {
+  const withTag = (value: string) =>
+    telemetry('tags', {
+      metrics: [{ overrides: [{ match: { metric: 'REQUEST_COUNT' }, tagOverrides: { tier: { value } } }] }],
+    });
+
+  it('refuses a tag override value that is a CEL expression Weft does not evaluate', () => {
+    expect(findings([withTag('request.host')], 'telemetry-tag-expression')).toEqual([
+      {
+        severity: 'error',
+        code: 'telemetry-tag-expression',
+        resource: 'Telemetry/default/tags',
+        path: 'spec.metrics[0].overrides[0].tagOverrides.tier.value',
+        message: expect.stringContaining("a string literal ('v1') or request.headers['name']"),
+        location: expect.anything(),
+      },
+    ]);
+  });
+
+  it('does not fire for string literals and request.headers[...]', () => {
+    expect(findings([withTag("'gold'")], 'telemetry-tag-expression')).toEqual([]);
+    expect(findings([withTag(`request.headers["x-tier"]`)], 'telemetry-tag-expression')).toEqual([]);
   });
 });

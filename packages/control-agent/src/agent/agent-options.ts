@@ -1,4 +1,5 @@
 import type { Clock, MeshOptions } from '@weft/core';
+import type { CaOptions } from '../ca/ca-options.ts';
 import type { Store } from '../store/store.ts';
 import type { AgentLogger } from './agent-logger.ts';
 
@@ -62,6 +63,8 @@ export interface AgentOptions {
   /** Root namespace, default exportTo and domain suffix, as compile() takes them. */
   readonly mesh?: Partial<Pick<MeshOptions, 'rootNamespace' | 'defaultExportTo' | 'domainSuffix'>>;
   readonly logger?: AgentLogger;
+  /** The CA that signs workload SVIDs (docs/ca.md): trust domain, lifetimes, or the operator's CA. */
+  readonly ca?: CaOptions;
 }
 
 /** The options with every default filled in. */

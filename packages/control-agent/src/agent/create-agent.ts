@@ -3,9 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { DEFAULT_DOMAIN_SUFFIX, DEFAULT_MESH_OPTIONS, type RevisionMark, systemClock } from '@weft/core';
 import type { AdminDeps } from '../admin/admin-deps.ts';
 import { clientRoutes } from '../admin/client-routes.ts';
+import { identityRoutes } from '../admin/identity-routes.ts';
 import { resourceRoutes } from '../admin/resource-routes.ts';
 import { StoredAnalysis } from '../admin/stored-analysis.ts';
 import { workloadRoutes } from '../admin/workload-routes.ts';
+import { openAgentIdentity } from '../ca/agent-identity.ts';
 import { ClientRegistry } from '../clients/client-registry.ts';
 import { ConfigDumpRequests } from '../clients/config-dump-requests.ts';
 import { AdminAuth } from '../http/admin-auth.ts';
@@ -35,11 +37,21 @@ export interface Agent {
  */
 export async function createAgent(options: AgentOptions): Promise<Agent> {
   const settings = resolveSettings(options);
+  const identity = await openAgentIdentity({
+    store: settings.store,
+    options: options.ca,
+    clock: settings.clock,
+    wallClock: settings.wallClock,
+    logger: settings.logger,
+  });
   const cache = await MeshCache.open(settings.store, {
     maxHistoryEntries: settings.limits.maxHistoryEntries,
     clock: settings.clock,
     logger: settings.logger,
     selfCheckIntervalMs: settings.selfCheckIntervalMs,
+  }).catch((error: unknown) => {
+    identity.close();
+    throw error;
   });
   const clients = new ClientRegistry(settings.limits.maxKnownClients, settings.wallClock);
   const hub = new WatchHub(cache, clients, {
@@ -48,6 +60,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     coalesceWindowMs: settings.coalesceWindowMs,
     stalledClientMs: settings.limits.stalledClientMs,
     maxWatchClients: settings.limits.maxWatchClients,
+    trustBundle: identity.bundleFeed,
     scope: {
       rootNamespace: settings.rootNamespace,
       defaultExportTo: settings.defaultExportTo,
@@ -66,8 +79,22 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     maxRequestBytes: settings.limits.maxRequestBytes,
     maxLeaseTtlMs: settings.limits.maxLeaseTtlMs,
   };
-  const router = new Router([...resourceRoutes(deps), ...workloadRoutes(deps), ...clientRoutes(deps)]);
   const auth = new AdminAuth(settings.adminToken);
+  const router = new Router([
+    ...resourceRoutes(deps),
+    ...workloadRoutes(deps),
+    ...clientRoutes(deps),
+    ...identityRoutes({
+      ca: identity.ca,
+      tokens: identity.tokens,
+      auth,
+      wallClock: settings.wallClock,
+      backdateMs: identity.settings.backdateMs,
+      svidTtlMs: identity.settings.svidTtlMs,
+      maxCertificateRequestBytes: 64 * 1024,
+      maxRequestBytes: settings.limits.maxRequestBytes,
+    }),
+  ]);
 
   const server = createServer({
     requestTimeout: settings.limits.requestTimeoutMs,
@@ -107,6 +134,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     await listen(server, settings.host, settings.port);
   } catch (error) {
     hub.close();
+    identity.close();
     await cache.close();
     throw error;
   }
@@ -121,6 +149,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     close() {
       closing ??= (async () => {
         hub.close();
+        identity.close();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await Promise.all([closed, cache.close()]);

@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
+import { SpiffeIdError } from '@weft/core';
 import type { Agent } from '../agent/create-agent.ts';
+import { CaMaterialError } from '../ca/signing-authority.ts';
 import type { Store } from '../store/store.ts';
+import { CA_FLAGS, CA_FLAGS_HELP, caOptionsFromFlags } from './ca-flags.ts';
 import { CommandFailedError, ExitCodes, UsageError } from './cli-errors.ts';
 import type { CliIo } from './cli-io.ts';
 import { type Command, expectPositionals, parseCommandLine } from './command.ts';
@@ -16,13 +19,15 @@ const OPTIONS = {
   'in-memory': { type: 'boolean' },
   store: { type: 'string' },
   'admin-token': { type: 'string' },
+  ...CA_FLAGS,
 } as const;
 
 export const agentCommand: Command = {
   name: NAME,
   summary: 'Run the control agent',
   help: `Usage: weft agent [--port N] [--host ADDR] [--data-dir DIR | --in-memory | --store etcd://HOST:PORT[,...]]
-                  [--admin-token TOKEN]
+                  [--admin-token TOKEN] [--trust-domain TD] [--svid-ttl DURATION]
+                  [--ca-cert FILE --ca-key FILE [--ca-chain FILE] --ca-root FILE]
 
 Runs the agent until SIGINT or SIGTERM, then closes every watch and its store and exits 0.
 Prints its address on standard output once it listens.
@@ -38,7 +43,8 @@ Flags:
       --in-memory           embedded store without a directory: everything is lost on exit
       --store URL           etcd://host:port[,host:port...] (https via etcds://)
       --admin-token TOKEN   required as Bearer token on writes, 16 characters or more
-                            (default: $WEFT_ADMIN_TOKEN)`,
+                            (default: $WEFT_ADMIN_TOKEN); join tokens and CA rotation need it
+${CA_FLAGS_HELP}`,
   run,
 };
 
@@ -61,6 +67,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       );
     },
   };
+  const ca = await caOptionsFromFlags(values, io, NAME);
   const { store, description } = await openStore(values, io, logger.warn);
   // Loaded here, not at the top: the agent and etcd's gRPC client would slow every other command.
   const { createAgent } = await import('../agent/create-agent.ts');
@@ -72,6 +79,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       port,
       ...(adminToken === undefined ? {} : { adminToken }),
       logger,
+      ca,
     });
   } catch (error) {
     await store.close();
@@ -79,6 +87,11 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     if (code === 'EADDRINUSE')
       throw new CommandFailedError(`${host}:${port} is already in use`, { cause: error });
     if (code === 'EADDRNOTAVAIL') throw new CommandFailedError(`cannot listen on ${host}`, { cause: error });
+    // A CA the agent cannot use (operator files, a stored CA of another trust domain, a bad trust
+    // domain) is the operator's to fix: say what, without a stack.
+    if (error instanceof CaMaterialError || error instanceof SpiffeIdError) {
+      throw new CommandFailedError(`cannot start the CA: ${error.message}`, { cause: error });
+    }
     throw error;
   }
   io.stdout.write(`weft agent listening on ${agent.url} (store: ${description})\n`);

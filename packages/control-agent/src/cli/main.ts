@@ -2,6 +2,7 @@ import { ConfigValidationError } from '@weft/core';
 import { agentCommand } from './agent-command.ts';
 import { analyzeCommand } from './analyze-command.ts';
 import { applyCommand } from './apply-command.ts';
+import { caCommand } from './ca-command.ts';
 import {
   AgentRequestError,
   AgentUnreachableError,
@@ -17,6 +18,7 @@ import { getCommand } from './get-command.ts';
 import { paint, renderIssue } from './output.ts';
 import { proxyConfigCommand } from './proxy-config-command.ts';
 import { proxyStatusCommand } from './proxy-status-command.ts';
+import { tokenCommand } from './token-command.ts';
 import { versionCommand } from './version-command.ts';
 
 const COMMANDS: readonly Command[] = [
@@ -28,6 +30,8 @@ const COMMANDS: readonly Command[] = [
   describeCommand,
   proxyStatusCommand,
   proxyConfigCommand,
+  tokenCommand,
+  caCommand,
   versionCommand,
 ];
 

@@ -6,49 +6,63 @@ import { agentFor, type Command, expectPositionals, parseCommandLine } from './c
 import { arrayOf, record, text } from './json-fields.ts';
 import { formatLabels, loadMeshState } from './mesh-state.ts';
 import { renderDocument, renderTable } from './output.ts';
+import { adminSectionRows } from './proxy-config-admin.ts';
+import { NO_SECRET_NOTE, secretRows } from './proxy-config-secret.ts';
 
 const NAME = 'proxy-config';
 
 const OPTIONS = {
   namespace: { type: 'string', short: 'n' },
   output: { type: 'string', short: 'o' },
+  admin: { type: 'string' },
 } as const;
 
-const SECTIONS = ['routes', 'clusters', 'endpoints'] as const;
+const SECTIONS = ['routes', 'clusters', 'endpoints', 'secret'] as const;
 type Section = (typeof SECTIONS)[number];
 
 export const proxyConfigCommand: Command = {
   name: NAME,
-  summary: "A client's compiled view, as it reported it: routes, clusters, endpoints",
-  help: `Usage: weft proxy-config routes|clusters|endpoints WORKLOAD_OR_CLIENT_ID [-n NS] [-o table|yaml|json]
+  summary: "A client's compiled view, as it reported it: routes, clusters, endpoints, secret",
+  help: `Usage: weft proxy-config routes|clusters|endpoints|secret WORKLOAD_OR_CLIENT_ID [-n NS] [-o table|yaml|json]
 
 Shows what one client compiled from the last revision it applied, as it reported it with its ACK
 (GET /v1/clients/{id}/config):
   routes      every host:port route table, its routes and their weighted clusters
   clusters    every cluster the routes lead to, its endpoint count and DestinationRules
   endpoints   the endpoints of those clusters, as the agent's registry has them now
+  secret      the workload's certificate (SPIFFE ID, serial, validity, issuer) and the roots it trusts
 
 The argument is a client id, or a workload name (the most recently seen client of the workload in
 -n NS is used).
 
 Flags:
   -n, --namespace NS    namespace of the workload (default: any)
-  -o, --output FORMAT   table (default), yaml or json`,
+  -o, --output FORMAT   table (default), yaml or json
+  --admin URL           read one workload's admin endpoint instead of the agent
+                        (e.g. http://127.0.0.1:15000; WORKLOAD_OR_CLIENT_ID is then not needed)`,
   run,
 };
 
 async function run(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandLine(NAME, args, OPTIONS);
-  const [section = '', target = ''] = expectPositionals(NAME, positionals, [
-    'routes|clusters|endpoints',
-    'WORKLOAD_OR_CLIENT_ID',
-  ]);
+  const [section = '', target = ''] = expectPositionals(
+    NAME,
+    positionals,
+    ['routes|clusters|endpoints|secret', 'WORKLOAD_OR_CLIENT_ID'],
+    values.admin === undefined ? 0 : 1,
+  );
   if (!(SECTIONS as readonly string[]).includes(section)) {
     throw new UsageError(`the first argument is one of ${SECTIONS.join(', ')}, not "${section}"`, NAME);
   }
   const format = values.output ?? 'table';
   if (format !== 'table' && format !== 'yaml' && format !== 'json') {
     throw new UsageError(`-o must be table, yaml or json, not "${format}"`, NAME);
+  }
+  if (values.admin !== undefined) {
+    const rows = await adminSectionRows(values.admin, section, io);
+    if (format === 'table') io.stdout.write(renderTable(rows.headers, rows.cells));
+    else io.stdout.write(renderDocument({ admin: values.admin, [section]: rows.data }, format));
+    return ExitCodes.ok;
   }
   const agent = agentFor(values, io, NAME);
   const client = pickClient(await agent.clients(), target, values.namespace);
@@ -61,7 +75,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const dump = record(config.configDump);
   if (dump.truncated === true)
     io.stderr.write('note: the client truncated its report (a very large mesh).\n');
-  const rows = await sectionRows(section as Section, dump, client, agent);
+  if (section === 'secret' && dump.secret === undefined) io.stderr.write(`note: ${NO_SECRET_NOTE}`);
+  const rows =
+    section === 'secret' ? secretRows(dump) : await sectionRows(section as Section, dump, client, agent);
   if (format !== 'table') {
     io.stdout.write(
       renderDocument(

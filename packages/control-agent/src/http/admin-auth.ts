@@ -15,6 +15,23 @@ export class AdminAuth {
     this.#tokenDigest = adminToken === undefined ? undefined : digest(adminToken);
   }
 
+  /**
+   * For operations that mint or change identities (join tokens, CA rotation): the admin token is
+   * required, and its absence is not made up for by a loopback peer — any local process could
+   * otherwise mint an identity (bad-inputs B9). Throws 403 when the agent has no token, 401 when
+   * the request does not carry it.
+   */
+  requireToken(request: IncomingMessage): void {
+    if (this.#tokenDigest === undefined) {
+      throw new HttpError(
+        403,
+        'forbidden',
+        'identity operations need the agent to have an admin token (--admin-token): loopback is not trusted for them',
+      );
+    }
+    this.check(request);
+  }
+
   /** Throws 401/403 when the request may not write. */
   check(request: IncomingMessage): void {
     if (this.#tokenDigest === undefined) {

@@ -9,6 +9,7 @@ import { resourceKey, workloadKey } from './store-keys.ts';
  *   <prefix>/meta/epoch                       the store's epoch (a random UUID)
  *   <prefix>/resources/<kind>/<ns>/<name>     a resource, JSON, without resourceVersion
  *   <prefix>/workloads/<ns>/<name>            { workload, ttlMs }, JSON, attached to its lease
+ *   <prefix>/records/<name>                   an agent-private record (CA state…), JSON; not watched
  * resourceVersion is the key's mod_revision, so it is never stored and never stale.
  */
 export class EtcdLayout {
@@ -16,6 +17,7 @@ export class EtcdLayout {
   readonly epochKey: Buffer;
   readonly resourcesPrefix: string;
   readonly workloadsPrefix: string;
+  readonly recordsPrefix: string;
 
   constructor(prefix: string) {
     if (!prefix.startsWith('/') || prefix.endsWith('/')) {
@@ -27,6 +29,7 @@ export class EtcdLayout {
     this.epochKey = Buffer.from(`${prefix}/meta/epoch`);
     this.resourcesPrefix = `${prefix}/resources/`;
     this.workloadsPrefix = `${prefix}/workloads/`;
+    this.recordsPrefix = `${prefix}/records/`;
   }
 
   resourceKey(ref: ResourceRef): Buffer {
@@ -35,6 +38,11 @@ export class EtcdLayout {
 
   workloadKey(namespace: string, name: string): Buffer {
     return Buffer.from(this.workloadsPrefix + workloadKey(namespace, name));
+  }
+
+  /** An agent-private record: classified as `other`, so the watch never turns it into an event. */
+  recordKey(name: string): Buffer {
+    return Buffer.from(this.recordsPrefix + name);
   }
 
   /** Everything the store owns: `[<prefix>/, <prefix>0)`. */

@@ -15,8 +15,11 @@ import { decodeResource, decodeWorkload, EtcdLayout, encodeResource, encodeWorkl
 import { EtcdSession, MAX_ATTEMPTS, modRevisionIs, rangeKvs } from './etcd-session.ts';
 import { closeStream, EtcdWatch } from './etcd-watch.ts';
 import { frozenJsonCopy } from './json-value.ts';
+import { checkRecordName } from './record-name.ts';
+import type { RecordPutResult, RecordStore, StoredRecord } from './record-store.ts';
 import { formatTimestamp, normalizeWrites, planResourceWrite } from './resource-write.ts';
 import type { DeleteResult, PutResult, ResourceWrite, Store, StoreEvent } from './store.ts';
+import { StoreCorruptError } from './store-errors.ts';
 import { checkResourceRef, checkWorkload, compareResources } from './store-keys.ts';
 
 export interface EtcdStoreOptions {
@@ -51,7 +54,7 @@ export interface EtcdStoreOptions {
  * with a StoreUnavailableError naming the endpoint (a hidden retry of a compare-and-swap whose
  * answer was lost would report a conflict with the caller's own write).
  */
-export class EtcdStore implements Store {
+export class EtcdStore implements Store, RecordStore {
   readonly #session: EtcdSession;
   readonly #layout: EtcdLayout;
   readonly #requestTimeoutMs: number;
@@ -290,6 +293,34 @@ export class EtcdStore implements Store {
     return rangeKvs(responses[0]).map(decodeWorkload);
   }
 
+  async getRecord(name: string): Promise<StoredRecord | undefined> {
+    const key = this.#layout.recordKey(checkRecordName(name));
+    const { responses } = await this.#session.read([{ request_range: { key } }]);
+    const kv = rangeKvs(responses[0])[0];
+    return kv === undefined ? undefined : decodeRecord(name, kv.mod_revision, kv.value);
+  }
+
+  /** One transaction fenced by the epoch and the record's mod_revision (0 when absent: create). */
+  async putRecord(name: string, value: unknown, expectedVersion: string | null): Promise<RecordPutResult> {
+    const key = this.#layout.recordKey(checkRecordName(name));
+    const encoded = Buffer.from(JSON.stringify(value));
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const { mark, responses } = await this.#session.read([{ request_range: { key } }]);
+      const kv = rangeKvs(responses[0])[0];
+      const current = kv === undefined ? undefined : decodeRecord(name, kv.mod_revision, kv.value);
+      if ((current?.version ?? null) !== expectedVersion) return { ok: false, current };
+      const revision = await this.#session.commit(
+        'record put',
+        mark.epoch,
+        [modRevisionIs(key, kv?.mod_revision ?? 0)],
+        [{ request_put: { key, value: encoded } }],
+      );
+      // A failed compare is either this record changing (the next read reports it) or the epoch.
+      if (revision !== undefined) return { ok: true, record: decodeRecord(name, String(revision), encoded) };
+    }
+    throw this.#session.contention('record put');
+  }
+
   async *watch(from: RevisionMark, signal: AbortSignal): AsyncIterable<StoreEvent> {
     if (this.#session.isClosed) throw this.#session.closed();
     const watch = new EtcdWatch(
@@ -320,6 +351,14 @@ export class EtcdStore implements Store {
     for (const watch of this.#watches) watch.stop();
     this.#watches.clear();
     this.#session.close();
+  }
+}
+
+function decodeRecord(name: string, version: string, value: Buffer): StoredRecord {
+  try {
+    return frozenJsonCopy({ name, version, value: JSON.parse(value.toString('utf8')) as unknown });
+  } catch (error) {
+    throw new StoreCorruptError(`etcd record ${name} does not hold JSON`, { cause: error });
   }
 }
 

@@ -10,6 +10,9 @@ import {
 } from '@weft/core';
 import { type ChangeOp, DataDirectory, type StoreState, type WorkloadRecord } from './data-directory.ts';
 import { frozenJsonCopy } from './json-value.ts';
+import { readRecordFile, writeRecordFile } from './record-file.ts';
+import { checkRecordName } from './record-name.ts';
+import type { RecordPutResult, RecordStore, StoredRecord } from './record-store.ts';
 import { formatTimestamp, normalizeWrites, planResourceWrite } from './resource-write.ts';
 import type { DeleteResult, PutResult, ResourceWrite, Store, StoreEvent } from './store.ts';
 import { StoreUnavailableError } from './store-errors.ts';
@@ -64,7 +67,7 @@ interface Lease {
  * data directory. Leases are timers on the injected Clock; a registration restored from disk
  * gets a full TTL again (as etcd does after a leader change).
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, RecordStore {
   readonly #clock: Clock;
   readonly #wallClock: () => Date;
   readonly #randomUUID: () => string;
@@ -77,6 +80,9 @@ export class MemoryStore implements Store {
   readonly #resources = new Map<string, StoredResource>();
   readonly #workloads = new Map<string, WorkloadRecord>();
   readonly #leases = new Map<string, Lease>();
+  /** Agent-private records (see Store.putRecord), persisted beside the snapshot in records.json. */
+  readonly #records = new Map<string, StoredRecord>();
+  #nextRecordVersion = 1;
   /** Every change after `#historyFloor`, oldest first. */
   #history: StoreEvent[] = [];
   #historyFloor = 0;
@@ -105,6 +111,14 @@ export class MemoryStore implements Store {
     const { directory, state, changes } = await DataDirectory.open(options.dataDir, randomUUID);
     const store = new MemoryStore(options, directory, state.epoch);
     store.#restore(state, changes);
+    try {
+      const records = await readRecordFile(directory.path);
+      store.#nextRecordVersion = records.nextVersion;
+      for (const record of records.records) store.#records.set(record.name, record);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
     return store;
   }
 
@@ -208,6 +222,29 @@ export class MemoryStore implements Store {
         .sort(([a], [b]) => compareStrings(a, b))
         .map(([, record]) => record.workload),
     );
+  }
+
+  getRecord(name: string): Promise<StoredRecord | undefined> {
+    return this.#serialize(() => this.#records.get(checkRecordName(name)));
+  }
+
+  putRecord(name: string, value: unknown, expectedVersion: string | null): Promise<RecordPutResult> {
+    return this.#serialize(async (): Promise<RecordPutResult> => {
+      const current = this.#records.get(checkRecordName(name));
+      if ((current?.version ?? null) !== expectedVersion) return { ok: false, current };
+      const record: StoredRecord = frozenJsonCopy({ name, version: String(this.#nextRecordVersion), value });
+      const records = new Map(this.#records).set(name, record);
+      // Durable before it is visible, as resource writes are.
+      if (this.#directory !== undefined) {
+        await writeRecordFile(this.#directory.path, {
+          nextVersion: this.#nextRecordVersion + 1,
+          records: [...records.values()],
+        });
+      }
+      this.#nextRecordVersion += 1;
+      this.#records.set(name, record);
+      return { ok: true, record };
+    });
   }
 
   async *watch(from: RevisionMark, signal: AbortSignal): AsyncIterable<StoreEvent> {

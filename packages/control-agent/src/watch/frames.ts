@@ -1,4 +1,11 @@
-import type { RegisteredWorkload, ResourceRef, RevisionMark, StoredResource, WatchFrame } from '@weft/core';
+import type {
+  RegisteredWorkload,
+  ResourceRef,
+  RevisionMark,
+  StoredResource,
+  TrustBundle,
+  WatchFrame,
+} from '@weft/core';
 import type { HeldValue } from '../mesh-view/change-history.ts';
 import type { MeshCache } from '../mesh-view/mesh-cache.ts';
 import { isResourceViewKey, isStoredResource, refOfResource } from '../mesh-view/view-keys.ts';
@@ -71,10 +78,15 @@ export function heartbeatFrame(
   mark: RevisionMark,
   heartbeatMs: number,
   isConfigDumpRequested = false,
+  trustBundle?: TrustBundle,
 ): WatchFrame {
-  return isConfigDumpRequested
-    ? { type: 'heartbeat', mark, heartbeatMs, configDumpRequested: true }
-    : { type: 'heartbeat', mark, heartbeatMs };
+  return {
+    type: 'heartbeat',
+    mark,
+    heartbeatMs,
+    ...(isConfigDumpRequested ? { configDumpRequested: true } : {}),
+    ...(trustBundle === undefined ? {} : { trustBundle }),
+  };
 }
 
 /** One NDJSON line. */

@@ -26,6 +26,7 @@ export class WatchHub implements MeshCacheListener {
   readonly #memo: FrameMemo;
   readonly #streams = new Map<string, WatchStream>();
   readonly #unsubscribe: () => void;
+  readonly #unsubscribeBundle: () => void;
   #pending: NodeJS.Immediate | undefined;
 
   constructor(cache: MeshCache, clients: ClientRegistry, options: WatchHubOptions) {
@@ -34,6 +35,10 @@ export class WatchHub implements MeshCacheListener {
     this.#options = options;
     this.#memo = new FrameMemo(cache, options.scope);
     this.#unsubscribe = cache.subscribe(this);
+    this.#unsubscribeBundle =
+      options.trustBundle?.onChange(() => {
+        for (const stream of this.#streams.values()) stream.sendTrustBundle();
+      }) ?? (() => {});
   }
 
   get size(): number {
@@ -89,6 +94,7 @@ export class WatchHub implements MeshCacheListener {
       memo: this.#memo,
       clients: this.#clients,
       settings: this.#options,
+      wantsTrustBundle: watch.wantsTrustBundle === true,
     });
     this.#streams.set(watch.clientId, stream);
     // A socket error ends this client's stream (it will resume); it never reaches the process.
@@ -111,6 +117,7 @@ export class WatchHub implements MeshCacheListener {
   /** Ends every stream (clients will reconnect elsewhere or later). */
   close(): void {
     this.#unsubscribe();
+    this.#unsubscribeBundle();
     if (this.#pending !== undefined) clearImmediate(this.#pending);
     for (const stream of this.#streams.values()) stream.close();
     this.#streams.clear();

@@ -29,12 +29,18 @@ export function parseWatchRequest(query: URLSearchParams): WatchRequest {
   const clientId = required(query, 'clientId', CLIENT_ID, 'letters, digits and . _ : @ -, at most 253');
   const namespace = required(query, 'namespace', NAMESPACE, 'a DNS-1123 label');
   const workload = required(query, 'workload', WORKLOAD, 'letters, digits and . _ -, at most 253');
+  const trustBundle = query.get('trustBundle');
+  if (trustBundle !== null && trustBundle !== 'true' && trustBundle !== 'false') {
+    throw badRequest('trustBundle must be true or false');
+  }
+  const wants = trustBundle === 'true' ? { wantsTrustBundle: true } : {};
   const epoch = query.get('epoch');
   const revision = query.get('revision');
   if ((epoch === null) !== (revision === null)) {
     throw badRequest('epoch and revision go together: give both to resume, or neither');
   }
-  if (epoch === null || revision === null) return { clientId, namespace, workload, protocolVersion };
+  if (epoch === null || revision === null)
+    return { clientId, namespace, workload, protocolVersion, ...wants };
   if (!/^[0-9]{1,15}$/.test(revision)) throw badRequest('revision must be an integer ≥ 0');
   return {
     clientId,
@@ -42,6 +48,7 @@ export function parseWatchRequest(query: URLSearchParams): WatchRequest {
     workload,
     protocolVersion,
     resume: { epoch: checkEpoch(epoch, 'epoch'), revision: Number(revision) },
+    ...wants,
   };
 }
 

@@ -1,15 +1,18 @@
 import type { ServerResponse } from 'node:http';
-import type { Clock, RevisionMark, TimerHandle } from '@weft/core';
+import type { Clock, RevisionMark, TimerHandle, TrustBundle } from '@weft/core';
 import { type ClientRecord, type ClientRegistry, sameMark } from '../clients/client-registry.ts';
 import type { MeshCache } from '../mesh-view/mesh-cache.ts';
 import type { EncodedFrame, FrameMemo } from './frame-memo.ts';
 import { encodeFrame, heartbeatFrame } from './frames.ts';
+import type { TrustBundleFeed } from './trust-bundle-feed.ts';
 
 export interface StreamSettings {
   readonly clock: Clock;
   readonly heartbeatMs: number;
   readonly coalesceWindowMs: number;
   readonly stalledClientMs: number;
+  /** The CA's trust bundle, sent on heartbeats (PROTOCOL.md §3.2); none on agents without a CA. */
+  readonly trustBundle?: TrustBundleFeed;
 }
 
 export interface StreamParts {
@@ -19,6 +22,8 @@ export interface StreamParts {
   readonly memo: FrameMemo;
   readonly clients: ClientRegistry;
   readonly settings: StreamSettings;
+  /** The client asked for the trust bundle (`trustBundle=true` on its watch: PROTOCOL.md §3.1). */
+  readonly wantsTrustBundle?: boolean;
 }
 
 /**
@@ -46,6 +51,9 @@ export class WatchStream {
   #holdTimer: TimerHandle | undefined;
   #heartbeatTimer: TimerHandle | undefined;
   #blockedSinceMs: number | undefined;
+  readonly #wantsTrustBundle: boolean;
+  /** The version of the trust bundle this stream has been sent. */
+  #sentBundleVersion: string | undefined;
   #isClosed = false;
 
   constructor(parts: StreamParts) {
@@ -55,6 +63,7 @@ export class WatchStream {
     this.#memo = parts.memo;
     this.#clients = parts.clients;
     this.#settings = parts.settings;
+    this.#wantsTrustBundle = parts.wantsTrustBundle === true;
     this.#response.on('drain', () => this.#onDrain());
   }
 
@@ -79,6 +88,20 @@ export class WatchStream {
       this.#nackHoldRevision = current.revision;
     }
     if (!this.pump()) this.#writeHeartbeat();
+    this.sendTrustBundle();
+  }
+
+  /** Writes a heartbeat carrying the trust bundle if this client has not been sent its current version. */
+  sendTrustBundle(): void {
+    if (this.#isClosed || this.#blockedSinceMs !== undefined) return;
+    if (this.#unsentTrustBundle() !== undefined) this.#writeHeartbeat();
+  }
+
+  /** The trust bundle, when this client wants it and has not been sent this version yet. */
+  #unsentTrustBundle(): TrustBundle | undefined {
+    if (!this.#wantsTrustBundle) return undefined;
+    const bundle = this.#settings.trustBundle?.current();
+    return bundle !== undefined && bundle.version !== this.#sentBundleVersion ? bundle : undefined;
   }
 
   /** The view was replaced: the next push is a snapshot. */
@@ -157,8 +180,10 @@ export class WatchStream {
 
   #writeHeartbeat(isConfigDumpRequested = false): void {
     const mark = this.#synced ?? this.#cache.mark;
-    const frame = heartbeatFrame(mark, this.#settings.heartbeatMs, isConfigDumpRequested);
+    const unsent = this.#unsentTrustBundle();
+    const frame = heartbeatFrame(mark, this.#settings.heartbeatMs, isConfigDumpRequested, unsent);
     this.#write({ type: 'heartbeat', mark, line: encodeFrame(frame) });
+    if (unsent !== undefined) this.#sentBundleVersion = unsent.version;
   }
 
   #onDrain(): void {

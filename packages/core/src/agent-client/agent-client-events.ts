@@ -82,7 +82,9 @@ export interface ProblemEvent {
     | 'config-dump'
     | 'last-good-read'
     | 'last-good-write'
-    | 'deregistration';
+    | 'deregistration'
+    /** A trust bundle from the watch the workload's certificates could not take. */
+    | 'trust-bundle';
   readonly error: unknown;
 }
 

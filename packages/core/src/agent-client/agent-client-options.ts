@@ -1,5 +1,6 @@
 import type { Random } from '../randomness/random.ts';
 import type { Locality } from '../registry/workload.ts';
+import type { AgentIdentityOptions } from '../security/identity/agent-identity-options.ts';
 import type { Clock } from '../time/clock.ts';
 
 export interface AgentClientOptions {
@@ -45,6 +46,11 @@ export interface AgentClientOptions {
    * serving. The refusal holds until a revision with resources arrives.
    */
   readonly emptyConfigPolicy?: 'apply' | 'keep-last-good';
+  /**
+   * Obtain this workload's SVID from the agents' CA with a join token, renew it, and follow the
+   * trust bundle the watch carries (docs/identity.md). `client.identity` then holds it.
+   */
+  readonly identity?: AgentIdentityOptions;
 }
 
 /** What the agent's registry needs beyond the mesh's own identity (name, service, labels…). */

@@ -3,6 +3,9 @@ import type { Mesh } from '../mesh/create-mesh.ts';
 import type { Random } from '../randomness/random.ts';
 import { backoffDelayMs } from '../resilience/retry/backoff.ts';
 import { sleep } from '../resilience/retry/sleep.ts';
+import { type AgentIdentity, createAgentIdentity } from '../security/identity/agent-identity-options.ts';
+import type { TrustBundle } from '../security/identity/trust-bundle.ts';
+import type { WorkloadCertificates } from '../security/identity/workload-certificates.ts';
 import type { Clock, TimerHandle } from '../time/clock.ts';
 import { AgentCalls } from './agent-calls.ts';
 import {
@@ -51,8 +54,11 @@ export class AgentClient {
   readonly events: AgentClientEvents = agentClientEvents();
   /** Resolves once start-up is over: with `synced`, `stale` (last-good file) or `unavailable`. */
   readonly ready: Promise<AgentClientState>;
+  /** The workload's SVID from the agents' CA, kept renewed, when `identity` was given (docs/identity.md). */
+  readonly identity: WorkloadCertificates | undefined;
 
   readonly #mesh: Mesh;
+  readonly #identity: AgentIdentity | undefined;
   readonly #agents: readonly string[];
   readonly #clock: Clock;
   readonly #random: Random;
@@ -81,6 +87,8 @@ export class AgentClient {
   #mustResync = false;
   #agentHeartbeatMs: number | undefined;
   #lastAgent: string | undefined;
+  /** The stream open now, if any: where an unasked config dump goes after an identity change. */
+  #openStream: StreamContext | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(mesh: Mesh, options: AgentClientOptions) {
@@ -145,6 +153,22 @@ export class AgentClient {
             backoffBaseMs: this.#settings.backoffBaseMs,
             onEvent: (event) => this.events.registration.emit(event),
           });
+    this.#identity =
+      options.identity === undefined
+        ? undefined
+        : createAgentIdentity({
+            options: options.identity,
+            mesh,
+            agents: this.#agents,
+            clock: this.#clock,
+            random: this.#random,
+          });
+    this.identity = this.#identity?.certificates;
+    // A renewed certificate or a new trust bundle changes no revision, so the agent would not ask
+    // for a new dump: post it unasked, so that `weft proxy-config secret` shows the current one.
+    this.identity?.onChange(() => {
+      if (this.#openStream !== undefined) this.#sendConfigDump(this.#openStream);
+    });
     this.ready = new Promise((resolve) => {
       this.#resolveReady = resolve;
     });
@@ -194,6 +218,7 @@ export class AgentClient {
       }
     }
     await this.#reporter.idle();
+    this.#identity?.close();
     this.#calls.close();
     await this.#writer?.flushed();
     this.#isStartupOver = true;
@@ -257,6 +282,7 @@ export class AgentClient {
       namespace: workload.namespace,
       workload: workload.name,
       protocolVersion: String(PROTOCOL_VERSION),
+      ...(this.#identity === undefined ? {} : { trustBundle: 'true' }),
       ...(resume === undefined ? {} : { epoch: resume.mark.epoch, revision: String(resume.mark.revision) }),
     };
     try {
@@ -269,12 +295,14 @@ export class AgentClient {
         stallTimeoutMs: () => this.#stallTimeoutMs(),
         onOpen: (streamToken) => {
           stream.streamToken = streamToken;
+          this.#openStream = stream;
           this.#lastAgent = agent;
           this.events.connection.emit({ type: 'connected', agent });
         },
         onFrames: (frames) => this.#onFrames(frames, stream),
       });
     } catch (error) {
+      if (this.#openStream === stream) this.#openStream = undefined;
       if (signal.aborted) return stream.hasFrames;
       if (error instanceof AgentProtocolError) this.#mustResync = true;
       this.events.connection.emit({ type: stream.hasFrames ? 'disconnected' : 'failed', agent, error });
@@ -305,6 +333,7 @@ export class AgentClient {
     for (const frame of frames) {
       if (frame.type === 'heartbeat') {
         this.#agentHeartbeatMs = frame.heartbeatMs;
+        if (frame.trustBundle !== undefined) this.#takeTrustBundle(frame.trustBundle);
         if (frame.configDumpRequested === true) this.#sendConfigDump(stream);
         if (source === undefined) this.#advanceTo(frame.mark);
       } else if (frame.type === 'snapshot') {
@@ -372,13 +401,25 @@ export class AgentClient {
     });
   }
 
+  /** A trust bundle from the watch, for the workload's certificates (a root rotation, PROTOCOL.md §3.2). */
+  #takeTrustBundle(bundle: TrustBundle): void {
+    try {
+      this.#identity?.certificates.updateTrustBundle(bundle);
+    } catch (error) {
+      this.events.problem.emit({ operation: 'trust-bundle', error });
+    }
+  }
+
   /** Posts the compiled view the agent asked for; a failure is a `problem`, and the agent times out. */
   #sendConfigDump(stream: StreamContext): void {
     const applied = this.#applier.applied;
     if (applied === undefined) return;
     const body = {
       mark: applied.mark,
-      configDump: summarizeView(this.#mesh.outbound, markLabel(applied.mark)),
+      configDump: {
+        ...summarizeView(this.#mesh.outbound, markLabel(applied.mark)),
+        ...this.#identity?.dumpSection(),
+      },
     };
     const path = `/v1/clients/${encodeURIComponent(this.clientId)}/config`;
     const headers =

@@ -1,4 +1,5 @@
 import type { WorkloadView } from '../config/compile/workload-view.ts';
+import type { SecretSummary } from '../security/identity/identity-summary.ts';
 
 /**
  * The summary of the compiled view a client sends with each ACK, for `weft proxy-config`: route
@@ -13,6 +14,8 @@ export interface ConfigDump {
   readonly clusters: readonly ClusterSummary[];
   /** Set when entries were left out to keep the report small. */
   readonly truncated?: true;
+  /** The workload's SVID and trust bundle (`weft proxy-config secret`), when it has an identity. */
+  readonly secret?: SecretSummary;
 }
 
 export interface RouteTableSummary {

@@ -5,6 +5,7 @@
  * delimited JSON frames (NDJSON), so it can be read with curl and proxied by anything.
  */
 import type { RegisteredWorkload } from '../registry/workload.ts';
+import type { TrustBundle } from '../security/identity/trust-bundle.ts';
 
 /** The protocol version a client speaks; the agent refuses versions it does not know. */
 export const PROTOCOL_VERSION = 1;
@@ -77,6 +78,11 @@ export type WatchFrame =
        * thousand clients do not send the agent their views on every revision.
        */
       readonly configDumpRequested?: boolean;
+      /**
+       * The CA's trust bundle (PROTOCOL.md §3.2): on the heartbeat right after a stream's first
+       * frame, and whenever it changes (a root rotation). Clients that do not use it ignore it.
+       */
+      readonly trustBundle?: TrustBundle;
     };
 
 /** What a client reports after applying (or refusing) the revision it was sent. */
@@ -99,6 +105,8 @@ export interface WatchRequest {
   /** The last revision the client applied, to resume with deltas; absent for a first connect. */
   readonly resume?: RevisionMark;
   readonly protocolVersion: number;
+  /** `trustBundle=true`: send the CA's trust bundle on heartbeats (clients with an identity). */
+  readonly wantsTrustBundle?: boolean;
 }
 
 /** Body of `POST /v1/workloads`: the workload, and how long its lease lasts without renewal. */

@@ -1,4 +1,5 @@
 import { ErrorCodes, WeftError } from '../errors/weft-error.ts';
+import { parseTrustBundle } from '../security/identity/trust-bundle.ts';
 import type { RevisionMark, WatchFrame } from './protocol.ts';
 
 /**
@@ -31,6 +32,13 @@ export function parseWatchFrame(line: string): WatchFrame {
     case 'heartbeat':
       if (typeof value.heartbeatMs !== 'number' || !(value.heartbeatMs > 0))
         throw protocolError('a heartbeat frame has no positive heartbeatMs');
+      if (value.trustBundle !== undefined) {
+        try {
+          value.trustBundle = parseTrustBundle(value.trustBundle, 'heartbeat frame: trustBundle');
+        } catch (cause) {
+          throw protocolError(describe(cause), cause);
+        }
+      }
       break;
     default:
       throw protocolError(`unknown watch frame type ${JSON.stringify(value.type)}`);

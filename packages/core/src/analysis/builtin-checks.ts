@@ -12,6 +12,7 @@ import { routeShadowed } from './checks/route-shadowed.ts';
 import { selectorMatchesNothing } from './checks/selector-matches-nothing.ts';
 import { subsetNotDefined } from './checks/subset-not-defined.ts';
 import { subsetSelectsNothing } from './checks/subset-selects-nothing.ts';
+import { telemetryTagExpression } from './checks/telemetry-tag-expression.ts';
 import { unsupportedField } from './checks/unsupported-field.ts';
 import { virtualServiceHostNotFound } from './checks/virtual-service-host-not-found.ts';
 import { weightsNot100 } from './checks/weights-not-100.ts';
@@ -33,6 +34,7 @@ for (const check of [
   selectorMatchesNothing,
   authorizationNegativeMatch,
   unsupportedField,
+  telemetryTagExpression,
 ]) {
   registerAnalysisCheck(check);
 }

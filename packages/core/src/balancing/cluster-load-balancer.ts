@@ -116,6 +116,10 @@ class ClusterLoadBalancer implements LoadBalancer {
     this.#rebuild(nowMs);
   }
 
+  endpointLoad(key: string): EndpointLoad | undefined {
+    return this.#loads.get(key);
+  }
+
   picker(): Picker {
     if (this.#refreshAtMs !== Number.POSITIVE_INFINITY) {
       const nowMs = this.#context.clock.now();

@@ -107,6 +107,8 @@ export interface LoadBalancer {
    * warm up, when it reads the clock and rebuilds at most once per warmup step.
    */
   picker(): Picker;
+  /** The live load of one endpoint (by `address:port`), for the admin endpoint; never on the request path. */
+  endpointLoad?(key: string): EndpointLoad | undefined;
 }
 
 /** The picker of an empty endpoint set. */

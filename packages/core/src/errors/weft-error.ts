@@ -19,6 +19,8 @@ export const ErrorCodes = {
   unauthenticated: 'WEFT_ERR_UNAUTHENTICATED',
   permissionDenied: 'WEFT_ERR_PERMISSION_DENIED',
   controlPlaneUnavailable: 'WEFT_ERR_CONTROL_PLANE_UNAVAILABLE',
+  /** No workload certificate: not issued yet, refused by the agent's CA, or expired. */
+  identityUnavailable: 'WEFT_ERR_IDENTITY_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

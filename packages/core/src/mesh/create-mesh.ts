@@ -1,3 +1,10 @@
+import { CertificateReportSlot } from '../admin/certificate-report.ts';
+import { ReadinessConditions } from '../admin/readiness.ts';
+import {
+  startWorkloadAdmin,
+  type WorkloadAdmin,
+  type WorkloadAdminOptions,
+} from '../admin/workload-admin.ts';
 import { compile } from '../config/compile/compile.ts';
 import type { MeshOptions } from '../config/compile/mesh-options.ts';
 import type { MeshSnapshot } from '../config/compile/mesh-snapshot.ts';
@@ -14,11 +21,16 @@ import { FaultInjector } from '../resilience/fault/fault-injector.ts';
 import type { OutlierEvent } from '../resilience/outlier/outlier-events.ts';
 import type { PoolOverflowEvent } from '../resilience/pool/pool-admission.ts';
 import type { RetryEvent } from '../resilience/retry/retry-events.ts';
+import { MeshTelemetry } from '../telemetry/mesh-telemetry.ts';
+import type { TelemetryOptions } from '../telemetry/telemetry-options.ts';
 import { type Clock, systemClock } from '../time/clock.ts';
 import { ClusterRuntimes } from './cluster-runtimes.ts';
 import { loadStaticConfig, type StaticConfig } from './config-source.ts';
 import { RouteBreakers } from './route-breakers.ts';
 import type { WorkloadIdentity } from './workload-identity.ts';
+
+/** The revision of the snapshot a mesh starts with, before any configuration arrives. */
+const EMPTY_REVISION = 'empty';
 
 export interface CreateMeshOptions {
   /** Who this process is. */
@@ -40,6 +52,10 @@ export interface CreateMeshOptions {
    * while a route's upstream keeps failing. Istio has no equivalent field.
    */
   readonly circuitBreakers?: Readonly<Record<string, CallBreakerConfig>>;
+  /** Spans, metrics, access logs and trace propagation (docs/telemetry.md); on by default, no-op until an SDK. */
+  readonly telemetry?: TelemetryOptions;
+  /** Starts the workload's admin endpoint (docs/workload-admin.md); off unless given. */
+  readonly admin?: WorkloadAdminOptions | boolean;
 }
 
 export interface SnapshotEvent {
@@ -84,6 +100,14 @@ export class Mesh {
   readonly clusters: ClusterRuntimes;
   /** Decides and counts injected faults for every adapter of this mesh. */
   readonly faults: FaultInjector;
+  /** What must hold before the workload takes traffic; the mesh adds `config`. */
+  readonly readiness = new ReadinessConditions();
+  /** Where /certs and the certificate-expiry gauge read the workload's certificates from. */
+  readonly certificateReport = new CertificateReportSlot();
+  /** Spans, Istio's metrics, access logs and trace propagation for every adapter of this mesh. */
+  readonly telemetry: MeshTelemetry;
+  /** The admin endpoint, when `admin` was given. */
+  readonly admin: WorkloadAdmin | undefined;
   readonly #meshOptions: Partial<MeshOptions>;
   #resources: readonly Resource[] = [];
   #workloads: readonly RegisteredWorkload[];
@@ -111,8 +135,35 @@ export class Mesh {
       this.events.breaker.emit(event),
     );
     this.faults = new FaultInjector({ clock: this.clock, random: this.random, events: this.events.fault });
-    this.#snapshot = compile([], { workloads: this.#workloads }, { ...this.#meshOptions, revision: 'empty' });
+    this.#snapshot = compile(
+      [],
+      { workloads: this.#workloads },
+      { ...this.#meshOptions, revision: EMPTY_REVISION },
+    );
+    this.telemetry = new MeshTelemetry({
+      workload: options.workload,
+      snapshot: () => this.#snapshot,
+      clock: this.clock,
+      random: this.random,
+      environment: (name) => process.env[name],
+      events: this.events,
+      certificateExpiries: () =>
+        (this.certificateReport.read()?.certificates ?? []).map((certificate) => ({
+          certificate: certificate.name,
+          notAfterMs: certificate.notAfterMs,
+        })),
+      ...(options.telemetry === undefined ? {} : { options: options.telemetry }),
+    });
+    this.readiness.add('config', () =>
+      this.#snapshot.revision === EMPTY_REVISION
+        ? { isReady: false, detail: 'no configuration received yet' }
+        : { isReady: true, detail: `serving revision ${this.#snapshot.revision}` },
+    );
     if (options.config !== undefined) this.applyConfig(options.config);
+    this.admin =
+      options.admin === undefined || options.admin === false
+        ? undefined
+        : startWorkloadAdmin(this, options.admin === true ? {} : options.admin);
   }
 
   get snapshot(): MeshSnapshot {
@@ -224,6 +275,9 @@ export class Mesh {
   close(): void {
     this.clusters.dispose();
     this.breakers.dispose();
+    this.telemetry.dispose();
+    // Closing stops accepting at once; the returned promise is for callers of admin.close().
+    void this.admin?.close();
   }
 
   #nextRevision(): string {

@@ -23,6 +23,7 @@ import {
   type RetryPlan,
   type RetryRuntime,
   type RouteRequest,
+  type TelemetryCall,
   type TimerHandle,
   type WorkloadView,
 } from '@weft/core';
@@ -30,6 +31,7 @@ import type { Dispatcher } from 'undici';
 import type { EndpointPoolOptions } from './endpoint-pool-options.ts';
 import { applyHeaderOperations } from './header-operations.ts';
 import { formatAddress, mirrorRequest } from './mirror.ts';
+import { startOutboundTelemetry } from './outbound-telemetry.ts';
 import type { ReplayableBody } from './replayable-body.ts';
 import { cookieValue, type HeaderRecord, headerValue } from './request-headers.ts';
 import { ResponseFlags } from './response-flags.ts';
@@ -97,6 +99,8 @@ export class MeshedRequest implements Dispatcher.DispatchController {
   #firstTried: string | undefined;
   /** A consistent-hash cookie generated for this request, set on its response. */
   #generatedCookie: GeneratedCookie | undefined;
+  /** The request's span, metrics and access log; undefined when nothing records (no SDK, no log). */
+  #call: TelemetryCall | undefined;
 
   constructor(
     context: OutboundContext,
@@ -170,6 +174,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
   start(): void {
     this.#handler.onRequestStart?.(this, {});
     if (this.aborted) return;
+    this.#call = startOutboundTelemetry(this.#context.mesh, this.#request, this.#headers, this.#options.body);
     const table = this.#view.routeTable(this.#target.host, this.#target.port);
     const route = table?.matchPath(this.#request, this.#path);
     if (route === undefined) {
@@ -182,6 +187,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
       return;
     }
     this.#route = route;
+    if (this.#call !== undefined) this.#call.routeName = route.name;
     const spec = route.spec;
     if (spec?.redirect !== undefined) {
       const prefix = matchedUriPrefix(route, this.#request, this.#path);
@@ -360,6 +366,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
       route,
     });
     this.#attempt = attempt;
+    this.#call?.attemptStarted(runtime.cluster, picked.endpoint);
     const perTry = route.retry.perTryTimeoutMs;
     if (perTry !== undefined) {
       attempt.timer = this.#context.mesh.clock.setTimeout(() => attempt.onPerTryTimeout(), perTry);
@@ -382,12 +389,14 @@ export class MeshedRequest implements Dispatcher.DispatchController {
   onAttemptResponse(attempt: Attempt, status: number, headers: IncomingHttpHeaders): boolean {
     const outcome: AttemptOutcome = { kind: 'response', status, headers: headerReader(headers) };
     attempt.runtime.recordStatus(attempt.endpointKey, status);
+    this.#call?.attemptEnded(status);
     return this.#decide(attempt, outcome) === 'deliver';
   }
 
   /** An attempt failed before its response was delivered. */
   onAttemptFailure(attempt: Attempt, outcome: AttemptOutcome, error: Error): void {
     if (outcome.kind !== 'overflow') attempt.runtime.recordLocalOriginFailure(attempt.endpointKey);
+    this.#call?.attemptEnded(outcome.kind);
     const verdict = this.#decide(attempt, outcome);
     if (verdict === 'deliver') this.#failWith(outcome, error);
   }
@@ -472,6 +481,12 @@ export class MeshedRequest implements Dispatcher.DispatchController {
   /** Records the status the caller is getting (the call breaker judges the call by it). */
   noteDelivered(status: number): void {
     this.#deliveredStatus = status;
+    this.#call?.responded(status);
+  }
+
+  /** Counts response body bytes delivered to the caller (istio_response_bytes). */
+  countResponseBytes(bytes: number): void {
+    if (this.#call !== undefined) this.#call.responseBytes += bytes;
   }
 
   get handler(): Dispatcher.DispatchHandler {
@@ -499,7 +514,12 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     const retry = this.#retry;
     if (retry === undefined || this.#isDone) return 'deliver';
     const decision = retry.endAttempt(outcome);
-    if (!decision.shouldRetry) return 'deliver';
+    if (!decision.shouldRetry) {
+      // Envoy logs URX when it delivers a response it would have retried but for the limit.
+      if (decision.reason === 'attempts-exhausted' && retry.attempts > 1)
+        this.#call?.addResponseFlag(ResponseFlags.retryLimitExceeded);
+      return 'deliver';
+    }
     attempt.abandon(new Error('retrying'));
     this.#attempt = undefined;
     this.#backoffTimer = this.#context.mesh.clock.setTimeout(() => {
@@ -563,6 +583,12 @@ export class MeshedRequest implements Dispatcher.DispatchController {
   #answer(response: SyntheticResponse): void {
     if (this.#isDone) return;
     this.#deliveredStatus = response.status;
+    this.#call?.answered(
+      response.status,
+      response.flags,
+      response.errorCode,
+      Buffer.byteLength(response.body ?? ''),
+    );
     this.#finish();
     deliverSyntheticResponse(this.#handler, response, this, true);
   }
@@ -580,6 +606,7 @@ export class MeshedRequest implements Dispatcher.DispatchController {
       else if (this.#deliveredStatus !== undefined && this.#deliveredStatus < 500) permit.success();
       else permit.failure();
     }
+    this.#call?.end(this.#abortReason);
   }
 
   #clearTimers(): void {
@@ -669,7 +696,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.isDelivering && !this.#isAbandoned) this.#request.handler.onResponseData?.(this.#request, chunk);
+    if (!this.isDelivering || this.#isAbandoned) return;
+    this.#request.countResponseBytes(chunk.length);
+    this.#request.handler.onResponseData?.(this.#request, chunk);
   }
 
   onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
