@@ -9,7 +9,7 @@ import { OutlierDetector } from '../resilience/outlier/outlier-detector.ts';
 import type { OutlierEvent } from '../resilience/outlier/outlier-events.ts';
 import { resolveOutlierSettings } from '../resilience/outlier/outlier-settings.ts';
 import { DEFAULT_PANIC_THRESHOLD_PERCENT, selectWithPanic } from '../resilience/outlier/panic-threshold.ts';
-import { ConnectionPoolLimiter } from '../resilience/pool/connection-pool-limiter.ts';
+import { ConnectionPoolLimiter, type PoolProtocol } from '../resilience/pool/connection-pool-limiter.ts';
 import type { PoolOverflowEvent } from '../resilience/pool/pool-admission.ts';
 import { resolvePoolLimits } from '../resilience/pool/pool-limits.ts';
 import { RetryBudget } from '../resilience/retry/retry-budget.ts';
@@ -54,6 +54,7 @@ export class ClusterRuntime {
     this.pool = new ConnectionPoolLimiter({
       cluster: cluster.name,
       limits: resolvePoolLimits(cluster.policy.connectionPool),
+      protocol: poolProtocolOf(cluster),
     });
     this.#disposePool = deps.onOverflow === undefined ? undefined : this.pool.on(deps.onOverflow);
     this.retryBudget = new RetryBudget(cluster.name, retryBudgetSettings(cluster.policy), deps.clock);
@@ -174,6 +175,18 @@ export class ClusterRuntime {
     this.#balancer.update(selection.endpoints, all);
   }
 }
+
+/**
+ * Whether the cluster's port multiplexes requests on a connection (HTTP/2, gRPC): then
+ * `tcp.maxConnections` bounds connections, not calls in flight (each connection carries
+ * `maxConcurrentStreams`). Fixed when the runtime is created; a port changing protocol is rare.
+ */
+function poolProtocolOf(cluster: Cluster): PoolProtocol {
+  const protocol = cluster.service.ports.find((port) => port.number === cluster.port)?.protocol;
+  return protocol !== undefined && MULTIPLEXED_PROTOCOLS.has(protocol) ? 'http2' : 'http1';
+}
+
+const MULTIPLEXED_PROTOCOLS: ReadonlySet<string> = new Set(['HTTP2', 'GRPC', 'GRPC-WEB']);
 
 /** Structural equality of two normalized (JSON) settings objects. */
 function sameSettings(a: unknown, b: unknown): boolean {

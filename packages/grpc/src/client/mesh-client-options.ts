@@ -1,0 +1,111 @@
+import {
+  Channel,
+  type ChannelCredentials,
+  type Client,
+  type ClientOptions,
+  credentials as grpcCredentials,
+  type ServiceDefinition,
+} from '@grpc/grpc-js';
+import type { Mesh } from '@weft/core';
+import { MESH_CHANNEL_OPTION } from '../channel/mesh-channel-option.ts';
+import { registerWeft } from '../channel/registration.ts';
+import { resolveTargetService } from '../channel/target-service.ts';
+import { type MeshInterceptorOptions, meshInterceptor } from '../outbound/mesh-interceptor.ts';
+import { type MeshTransportSecurity, PLAINTEXT_TRANSPORT } from '../security/transport-security.ts';
+import { parseTarget, WEFT_SCHEME, weftTarget } from '../target/mesh-target.ts';
+
+export interface MeshClientOptions extends MeshInterceptorOptions {
+  /**
+   * Further grpc-js client and channel options. Their `interceptors` (or `interceptor_providers`)
+   * run before the mesh's, so they see one logical call per call.
+   */
+  readonly clientOptions?: ClientOptions;
+  /** Channel credentials from the mesh identity; see MeshTransportSecurity. Plaintext by default. */
+  readonly transportSecurity?: MeshTransportSecurity;
+}
+
+/**
+ * The grpc-js client options that put a client's calls to `target` through the mesh:
+ *
+ * ```ts
+ * const client = new Reviews('weft:///reviews.default:9080', credentials.createInsecure(),
+ *   meshClientOptions(mesh, 'weft:///reviews.default:9080', { service: Reviews.service }));
+ * ```
+ *
+ * `target` is `weft:///<host>:<port>`, or a plain `reviews:9080`, which becomes the `weft:`
+ * channel of that service. A plain target the mesh does not know when the options are made is
+ * left alone under the workload's ALLOW_ANY outbound policy (a plain grpc-js client, DNS and all)
+ * and refused per call (UNAVAILABLE, flag NR) under REGISTRY_ONLY.
+ *
+ * Options are per target: a client created with them for another address throws.
+ */
+export function meshClientOptions(
+  mesh: Mesh,
+  target: string,
+  options: MeshClientOptions = {},
+): ClientOptions {
+  registerWeft();
+  const given = options.clientOptions ?? {};
+  const parsed = parseTarget(target);
+  if (parsed === undefined) return { ...given };
+  const view = mesh.outbound;
+  const isMeshed =
+    parsed.scheme === WEFT_SCHEME ||
+    view.outboundTrafficPolicy === 'REGISTRY_ONLY' ||
+    resolveTargetService(view, parsed.hostName, parsed.port) !== undefined;
+  if (!isMeshed) return { ...given };
+  const channelTarget = parsed.scheme === WEFT_SCHEME ? target : weftTarget(parsed.hostName, parsed.port);
+  const security = options.transportSecurity ?? PLAINTEXT_TRANSPORT;
+  const interceptor = meshInterceptor(mesh, target, options);
+  const { interceptors, interceptor_providers: providers, ...rest } = given;
+  return {
+    ...rest,
+    [MESH_CHANNEL_OPTION]: mesh,
+    // grpc-js refuses both lists at once: the mesh joins whichever one the application uses.
+    ...(providers !== undefined && providers.length > 0
+      ? { interceptor_providers: [...providers, () => interceptor] }
+      : { interceptors: [...(interceptors ?? []), interceptor] }),
+    channelFactoryOverride: (address, credentials, channelOptions) => {
+      if (address !== target) {
+        throw new TypeError(
+          `meshClientOptions(mesh, "${target}") was given to a client of "${address}": make the options per target`,
+        );
+      }
+      const channelCredentials = security.channelCredentials(
+        { hostName: parsed.hostName, port: parsed.port },
+        credentials,
+      );
+      return new Channel(channelTarget, channelCredentials, channelOptions);
+    },
+  };
+}
+
+/** A generated client class (`loadPackageDefinition(…).pkg.Service`, `makeGenericClientConstructor`). */
+export interface ClientConstructor<T extends Client> {
+  new (address: string, credentials: ChannelCredentials, options?: ClientOptions): T;
+  readonly service?: ServiceDefinition;
+}
+
+export interface CreateMeshClientOptions extends MeshClientOptions {
+  /** Channel credentials; insecure unless given (or replaced by `transportSecurity`). */
+  readonly credentials?: ChannelCredentials;
+}
+
+/**
+ * A client of `target` through the mesh, in one call: it also reads the methods' idempotency
+ * levels from the constructor's service definition, so IDEMPOTENT methods can be retried.
+ */
+export function createMeshClient<T extends Client>(
+  mesh: Mesh,
+  Constructor: ClientConstructor<T>,
+  target: string,
+  options: CreateMeshClientOptions = {},
+): T {
+  const { credentials, ...rest } = options;
+  const service = rest.service ?? Constructor.service;
+  return new Constructor(
+    target,
+    credentials ?? grpcCredentials.createInsecure(),
+    meshClientOptions(mesh, target, service === undefined ? rest : { ...rest, service }),
+  );
+}

@@ -1,0 +1,32 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Metadata } from '@grpc/grpc-js';
+
+/**
+ * What an inbound call hands on to the calls its handler makes: its deadline and its trace
+ * context. A MeshServer (or meshServerInterceptor) runs each handler inside it, so an outbound
+ * call through the mesh made anywhere under the handler — awaited, in a callback, in a library —
+ * inherits the deadline and the trace without the application copying anything.
+ */
+export interface IncomingCall {
+  /** `/package.Service/Method`. */
+  readonly method: string;
+  /** Epoch milliseconds (wall clock, as grpc-js deadlines are); Infinity when the caller set none. */
+  readonly deadlineMs: number;
+  /** W3C trace context of the caller, when it sent one. */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
+  /** The call's request metadata, as received. */
+  readonly metadata: Metadata;
+}
+
+const storage = new AsyncLocalStorage<IncomingCall>();
+
+/** The inbound call whose handler is running (in this async context), if any. */
+export function currentIncomingCall(): IncomingCall | undefined {
+  return storage.getStore();
+}
+
+/** Runs `work` as part of `call`: outbound calls made under it inherit its deadline and trace. */
+export function runInIncomingCall<T>(call: IncomingCall, work: () => T): T {
+  return storage.run(call, work);
+}
