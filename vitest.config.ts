@@ -10,6 +10,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['@weft/source'], externalConditions: ['@weft/source'] } },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    // Chaos scenarios that take minutes run in `npm run chaos` (test/chaos-long/vitest.config.ts).
+    exclude: ['**/node_modules/**', '**/.git/**', 'test/chaos-long/**'],
     testTimeout: 20_000,
   },
 });

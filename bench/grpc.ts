@@ -12,6 +12,13 @@
  *     DestinationRule; the others with everything the HTTP benchmark's `all` has (a header route
  *     that misses, a catch-all with timeout 5s, 2 retries × perTryTimeout 2s, fault delay and abort
  *     at 0%, LEAST_REQUEST, outlier detection); `-lb2` balances over both origin servers.
+ *   - mTLS: `s0-unary-mtls` — a plain grpc-js client with TLS credentials (the client's SVID, the
+ *     test root, no hostname check) to a grpc-js TLS server requiring client certificates;
+ *     `mesh-unary-mtls` — the mesh client with the workload identity (auto-mTLS: the workload's
+ *     SVID, the server's SPIFFE ID checked) to that same server; `mesh-unary-mtls-server` — the
+ *     same client to a @weft/grpc MeshServer under PeerAuthentication STRICT (its server CPU
+ *     column prices the mesh's inbound side: first-byte routing, TLS, SPIFFE check, policies,
+ *     telemetry hooks). SVIDs come from a throwaway P-256 CA made at start.
  * Each round runs every variant between two windows of its S0 baseline (support/plan.ts), in a
  * closed loop at concurrency 16 (CPU µs per call: process.cpuUsage for the client,
  * /proc/<pid>/stat for the origin; throughput against S0) and in ping-pong (p50/p99 latency). The
@@ -25,6 +32,7 @@
  * A JSON record goes to bench/results/; the Markdown table goes to stdout.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -42,12 +50,21 @@ import {
   type sendUnaryData,
 } from '@grpc/grpc-js';
 import {
+  buildCertificate,
   type ConfigIssue,
   createMesh,
+  distinguishedName,
+  type IdentityMaterial,
+  type IdentitySource,
+  MESH_TLS_MODE,
   type Mesh,
+  Oids,
   type RegisteredWorkload,
+  TLS_MODE_LABEL,
+  toPem,
+  x509Extensions,
 } from '../packages/core/src/index.ts';
-import { createMeshClient } from '../packages/grpc/src/index.ts';
+import { createMeshClient, createMeshServer } from '../packages/grpc/src/index.ts';
 import { pinToCpu } from './support/affinity.ts';
 import { MICROS_PER_TICK, processCpuMicros, selfCpuMicros, systemBusyMicros } from './support/cpu-time.ts';
 import { closedLoop, pingPong, type Send } from './support/load.ts';
@@ -110,14 +127,140 @@ async function runOrigin(count: number): Promise<void> {
     );
     servers.push(server);
   }
-  process.on('message', (message: { type?: string }) => {
+  const implementation = {
+    Unary: (_call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+      served += 1;
+      callback(null, PAYLOAD);
+    },
+  };
+  const startTls = async (origin: IdentityMaterial): Promise<number[]> => {
+    // A grpc-js TLS server requiring a client certificate of the bench root …
+    const tls = new Server();
+    tls.addService(SERVICE, implementation);
+    const credentials = ServerCredentials.createSsl(
+      Buffer.from(origin.trustBundlePem[0] ?? ''),
+      [{ cert_chain: Buffer.from(origin.certChainPem), private_key: Buffer.from(origin.keyPem) }],
+      true,
+    );
+    const tlsPort = await new Promise<number>((resolve, reject) =>
+      tls.bindAsync('127.0.0.1:0', credentials, (error, port) =>
+        error === null ? resolve(port) : reject(error),
+      ),
+    );
+    servers.push(tls);
+    // … and a MeshServer of the origin workload under PeerAuthentication STRICT.
+    const mesh = createMesh({
+      workload: {
+        name: 'origin-mesh',
+        namespace: 'default',
+        serviceAccount: 'origin',
+        service: 'origin',
+        labels: { app: 'origin', version: 'v1' },
+      },
+      identity: fixedIdentity(origin),
+      config: { yaml: STRICT_YAML },
+    });
+    const meshServer = createMeshServer(mesh);
+    meshServer.addService(SERVICE, implementation);
+    const meshPort = await meshServer.listen(0, '127.0.0.1');
+    servers.push(meshServer);
+    return [tlsPort, meshPort];
+  };
+  process.on('message', (message: { type?: string; origin?: IdentityMaterial }) => {
     if (message.type === 'served') process.send?.({ type: 'served', served });
+    if (message.type === 'tls' && message.origin !== undefined) {
+      startTls(revived(message.origin)).then(
+        (tlsPorts) => process.send?.({ type: 'tls-ready', ports: tlsPorts }),
+        (error: unknown) => {
+          console.error(error);
+          process.exit(1);
+        },
+      );
+    }
   });
   process.on('disconnect', () => {
     for (const server of servers) server.forceShutdown();
     process.exit(0);
   });
   process.send?.({ type: 'ready', ports });
+}
+
+const STRICT_YAML = `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: default, namespace: default }
+spec:
+  mtls: { mode: STRICT }
+`;
+
+/** Identity material after IPC (dates arrive as strings). */
+function revived(material: IdentityMaterial): IdentityMaterial {
+  return { ...material, notBefore: new Date(material.notBefore), notAfter: new Date(material.notAfter) };
+}
+
+function fixedIdentity(material: IdentityMaterial): IdentitySource {
+  return { current: () => material, onChange: () => () => {} };
+}
+
+/** SVIDs of a throwaway P-256 root for the origin (`sa/origin`) and the bench client. */
+function benchIdentities(): { origin: IdentityMaterial; client: IdentityMaterial } {
+  const nowMs = Date.now();
+  const trustDomain = 'cluster.local';
+  const root = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const name = distinguishedName([{ type: 'CN', value: `bench root ${randomBytes(4).toString('hex')}` }]);
+  const rootPem = toPem(
+    buildCertificate(
+      {
+        serialNumber: randomBytes(8),
+        issuer: name,
+        subject: name,
+        notBefore: new Date(nowMs - 3_600_000),
+        notAfter: new Date(nowMs + 86_400_000),
+        publicKey: root.publicKey,
+        extensions: [
+          x509Extensions.basicConstraints(true),
+          x509Extensions.keyUsage(['keyCertSign', 'cRLSign']),
+          x509Extensions.subjectKeyIdentifier(root.publicKey),
+        ],
+      },
+      root.privateKey,
+    ),
+    'CERTIFICATE',
+  );
+  const svid = (serviceAccount: string): IdentityMaterial => {
+    const spiffeId = `spiffe://${trustDomain}/ns/default/sa/${serviceAccount}`;
+    const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const der = buildCertificate(
+      {
+        serialNumber: Buffer.concat([Buffer.from([0x01]), randomBytes(8)]),
+        issuer: name,
+        subject: Buffer.from([0x30, 0x00]),
+        notBefore: new Date(nowMs - 60_000),
+        notAfter: new Date(nowMs + 3_600_000),
+        publicKey: keys.publicKey,
+        extensions: [
+          x509Extensions.basicConstraints(false),
+          x509Extensions.keyUsage(['digitalSignature']),
+          x509Extensions.subjectAltName({ uris: [spiffeId], dnsNames: [] }, true),
+          x509Extensions.extendedKeyUsage([Oids.serverAuth, Oids.clientAuth]),
+        ],
+      },
+      root.privateKey,
+    );
+    const certificate = new X509Certificate(der);
+    return {
+      spiffeId,
+      trustDomain,
+      certChainPem: toPem(der, 'CERTIFICATE'),
+      keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+      trustBundlePem: [rootPem],
+      trustBundleVersion: '1',
+      serialNumber: certificate.serialNumber.toLowerCase(),
+      issuer: certificate.issuer,
+      notBefore: new Date(certificate.validFrom),
+      notAfter: new Date(certificate.validTo),
+    };
+  };
+  return { origin: svid('origin'), client: svid('bench-client') };
 }
 
 interface EchoClient extends Client {
@@ -157,20 +300,52 @@ interface BenchClient {
   close(): void;
 }
 
+/** Where the origin serves, and the client's identity for the mTLS variants. */
+interface OriginPorts {
+  /** Plaintext grpc-js servers. */
+  readonly plain: readonly number[];
+  /** A grpc-js TLS server requiring client certificates. */
+  readonly tls: number;
+  /** A MeshServer under STRICT. */
+  readonly meshStrict: number;
+  readonly client: IdentityMaterial;
+}
+
 interface Variant {
   readonly id: string;
   readonly description: string;
   readonly baseline?: string;
-  create(ports: readonly number[]): BenchClient;
+  create(origin: OriginPorts): BenchClient;
 }
 
 function plainVariant(id: string, description: string, call: (client: EchoClient) => Send): Variant {
   return {
     id,
     description,
-    create(ports) {
-      const client = new EchoClientConstructor(`127.0.0.1:${ports[0]}`, credentials.createInsecure());
+    create(origin) {
+      const client = new EchoClientConstructor(`127.0.0.1:${origin.plain[0]}`, credentials.createInsecure());
       return { send: call(client), close: () => client.close() };
+    },
+  };
+}
+
+/** grpc-js's own mTLS: the client's SVID and the root, no name check (an SVID names no host). */
+function plainMtlsVariant(id: string, description: string): Variant {
+  return {
+    id,
+    description,
+    create(origin) {
+      const material = origin.client;
+      const client = new EchoClientConstructor(
+        `127.0.0.1:${origin.tls}`,
+        credentials.createSsl(
+          Buffer.from(material.trustBundlePem[0] ?? ''),
+          Buffer.from(material.keyPem),
+          Buffer.from(material.certChainPem),
+          { checkServerIdentity: () => undefined },
+        ),
+      );
+      return { send: unaryCall(client), close: () => client.close() };
     },
   };
 }
@@ -200,13 +375,17 @@ spec:
     outlierDetection: { consecutive5xxErrors: 5 }
 `;
 
-function originWorkloads(ports: readonly number[], endpoints: number): RegisteredWorkload[] {
+function originWorkloads(
+  ports: readonly number[],
+  endpoints: number,
+  isMeshTls = false,
+): RegisteredWorkload[] {
   return ports.slice(0, endpoints).map((port, i) => ({
     name: `origin-${i}`,
     namespace: 'default',
     service: 'origin',
     serviceAccount: 'origin',
-    labels: { app: 'origin', version: 'v1' },
+    labels: { app: 'origin', version: 'v1', ...(isMeshTls ? { [TLS_MODE_LABEL]: MESH_TLS_MODE } : {}) },
     address: '127.0.0.1',
     ports: { 9080: port },
     protocols: { 9080: 'grpc' },
@@ -214,10 +393,15 @@ function originWorkloads(ports: readonly number[], endpoints: number): Registere
 }
 
 /** The client's mesh; configuration that compiles with any warning is refused. */
-function benchMesh(yaml: string, workloads: readonly RegisteredWorkload[]): Mesh {
+function benchMesh(
+  yaml: string,
+  workloads: readonly RegisteredWorkload[],
+  identity?: IdentityMaterial,
+): Mesh {
   const mesh = createMesh({
     workload: { name: 'bench-client', namespace: 'default', serviceAccount: 'bench-client', labels: {} },
     workloads,
+    ...(identity === undefined ? {} : { identity: fixedIdentity(identity) }),
   });
   if (yaml === '') return mesh;
   let warnings: readonly ConfigIssue[] = [];
@@ -234,14 +418,25 @@ function benchMesh(yaml: string, workloads: readonly RegisteredWorkload[]): Mesh
 function meshVariant(
   id: string,
   description: string,
-  options: { baseline: string; yaml: string; endpoints: number; call: (client: EchoClient) => Send },
+  options: {
+    baseline: string;
+    yaml: string;
+    endpoints: number;
+    call: (client: EchoClient) => Send;
+    /** mTLS with the client's SVID to this origin port (auto-mTLS: the endpoint is marked as a mesh workload). */
+    mtls?: (origin: OriginPorts) => number;
+  },
 ): Variant {
   return {
     id,
     description,
     baseline: options.baseline,
-    create(ports) {
-      const mesh = benchMesh(options.yaml, originWorkloads(ports, options.endpoints));
+    create(origin) {
+      const mtls = options.mtls;
+      const mesh =
+        mtls === undefined
+          ? benchMesh(options.yaml, originWorkloads(origin.plain, options.endpoints))
+          : benchMesh(options.yaml, originWorkloads([mtls(origin)], 1, true), origin.client);
       const routes = mesh.outbound.routeTable('origin.default.svc.cluster.local', 9080)?.routes.length;
       if (routes !== (options.yaml === '' ? 1 : 2))
         throw new Error(`${id}: the mesh compiled ${routes} routes`);
@@ -284,11 +479,30 @@ const VARIANTS: readonly Variant[] = [
     endpoints: 1,
     call: streamCall,
   }),
+  plainMtlsVariant('s0-unary-mtls', 'plain grpc-js unary call over mTLS (createSsl) to a grpc-js TLS server'),
+  meshVariant(
+    'mesh-unary-mtls',
+    'unary through the mesh, auto-mTLS with the workload SVID, to the same server',
+    {
+      baseline: 's0-unary-mtls',
+      yaml: '',
+      endpoints: 1,
+      call: unaryCall,
+      mtls: (origin) => origin.tls,
+    },
+  ),
+  meshVariant('mesh-unary-mtls-server', 'as mesh-unary-mtls, to a @weft/grpc MeshServer under STRICT', {
+    baseline: 's0-unary-mtls',
+    yaml: '',
+    endpoints: 1,
+    call: unaryCall,
+    mtls: (origin) => origin.meshStrict,
+  }),
 ];
 
 interface Origin {
   readonly pid: number;
-  readonly ports: readonly number[];
+  readonly ports: OriginPorts;
   served(): Promise<number>;
   close(): Promise<void>;
 }
@@ -317,10 +531,15 @@ async function startOrigin(servers: number): Promise<Origin> {
   });
   const ready = await nextMessage(child, 'ready');
   if (child.pid === undefined || ready.ports === undefined) throw new Error('origin did not start');
+  const identities = benchIdentities();
+  const tlsReady = nextMessage(child, 'tls-ready');
+  child.send({ type: 'tls', origin: identities.origin });
+  const [tls, meshStrict] = (await tlsReady).ports ?? [];
+  if (tls === undefined || meshStrict === undefined) throw new Error('origin did not start its TLS servers');
   const pid = child.pid;
   return {
     pid,
-    ports: ready.ports,
+    ports: { plain: ready.ports, tls, meshStrict, client: identities.client },
     async served() {
       const reply = nextMessage(child, 'served');
       child.send({ type: 'served' });

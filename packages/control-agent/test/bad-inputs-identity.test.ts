@@ -1,9 +1,10 @@
 /**
  * ../shared/reference/bad-inputs.md section E (mTLS, SPIFFE identities, CA and rotation), row by
  * row, and the certificate-request side of B8 and B9. Real TLS handshakes on 127.0.0.1 with
- * node:tls, a real agent for the CA rows, OpenSSL's verdicts as node reports them. Rows, or parts
- * of rows, that belong to the mTLS transport (HTTP/gRPC adapters: retry classification, metrics,
- * PERMISSIVE ports) are `it.todo` with the reason: that transport is not part of this change.
+ * node:tls, a real agent for the CA rows, OpenSSL's verdicts as node reports them. The outbound
+ * transport's parts of E1, E4, E10 and E12 (retry classification, metrics, origination, session
+ * caches) are in packages/http/test/bad-inputs-mtls.test.ts; the inbound one (E5, PERMISSIVE ports)
+ * is in packages/http/test/bad-inputs-inbound.test.ts.
  */
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -146,9 +147,8 @@ describe('E1: peer certificate expired', () => {
     expect(renewed).toBeDefined();
   });
 
-  it.todo(
-    'the mTLS transport does not retry a handshake refused for expiry and counts it in a metric (transport not built here)',
-  );
+  // The transport half (no retry of a handshake refused for expiry, weft_tls_handshake_failures_total):
+  // packages/http/test/bad-inputs-mtls.test.ts, "E1".
 });
 
 describe('E2: peer certificate not yet valid (clock skew)', () => {
@@ -249,16 +249,12 @@ describe('E4: client certificate missing under STRICT', () => {
     if (!result.ok) expect(result.error.code).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
   });
 
-  it.todo(
-    'the mTLS transport classifies ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED as an authentication failure, not a reset to retry (transport not built here)',
-  );
+  // The transport half (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED on the first read is an
+  // authentication failure, not a reset to retry): packages/http/test/bad-inputs-mtls.test.ts, "E4".
 });
 
-describe('E5: PERMISSIVE mode, plaintext peer', () => {
-  it.todo(
-    'a PERMISSIVE port accepts plaintext only for migration, and principal/namespace rules never match it (inbound transport and authz, not built here)',
-  );
-});
+// E5 (a PERMISSIVE port serves plaintext, and principal/namespace rules never match it) needs the
+// inbound server: packages/http/test/bad-inputs-inbound.test.ts, "E5".
 
 describe('E6: two URI SANs, or none', () => {
   it("refuses both in the handshake, counting SANs with an X.509 parser rather than splitting node's string", async () => {
@@ -381,9 +377,8 @@ describe('E10: wildcard DNS SANs', () => {
     expect(answer.body.error.message).toMatch(/\*\.example\.com/);
   });
 
-  it.todo(
-    'SIMPLE/MUTUAL origination to external hosts matches a wildcard against exactly one label (outbound transport, not built here)',
-  );
+  // Origination to external hosts (SIMPLE/MUTUAL) matching a wildcard against exactly one label:
+  // packages/http/test/bad-inputs-mtls.test.ts, "E10".
 });
 
 describe('E11: SAN type confusion and extended key usage', () => {

@@ -49,6 +49,26 @@ export {
 } from './agent-client/agent-client-options.ts';
 export type { ClusterSummary, ConfigDump, RouteTableSummary } from './agent-client/config-dump.ts';
 export {
+  EdgeAggregator,
+  type EdgeAggregatorOptions,
+  type EdgeInterval,
+} from './agent-client/edge-aggregator.ts';
+export {
+  EDGE_LATENCY_BOUNDS_MS,
+  EDGE_LATENCY_BUCKETS,
+  type EdgeAggregate,
+  type EdgeDestination,
+  type EdgeReport,
+  type EjectionState,
+  edgeReportPath,
+  type FaultCount,
+  MAX_CODES_PER_EDGE,
+  MAX_EDGES_PER_REPORT,
+  MAX_EJECTIONS_PER_REPORT,
+  MAX_FAULT_ROUTES_PER_REPORT,
+} from './agent-client/edge-protocol.ts';
+export { EDGE_REPORT_DEFAULTS, type EdgeReportOptions } from './agent-client/edge-reporting.ts';
+export {
   type ClientStatusReport,
   type LeaseGrant,
   PROTOCOL_VERSION,
@@ -153,6 +173,13 @@ export type {
 } from './config/resources.ts';
 export { compileSafeRegex, MAX_REGEX_LENGTH, MAX_REGEX_PROGRAM_SIZE } from './config/safe-regex.ts';
 export type { StringMatch } from './config/schema-primitives.ts';
+export { FORWARDED_HEADERS, TRACE_CONTEXT_HEADERS } from './context/propagated-headers.ts';
+export {
+  currentRequestContext,
+  type RequestContext,
+  remainingMs,
+  runInRequestContext,
+} from './context/request-context.ts';
 export {
   type ConfigIssue,
   ConfigValidationError,
@@ -375,6 +402,30 @@ export {
   RequestAuthenticator,
   type RequestAuthenticatorOptions,
 } from './security/jwt/request-authenticator.ts';
+export { istioMutualSni } from './security/mtls/istio-sni.ts';
+export {
+  isMeshTlsEndpoint,
+  MESH_TLS_MODE,
+  TLS_MODE_LABEL,
+  withMeshTlsLabel,
+} from './security/mtls/mesh-tls-label.ts';
+export {
+  explicitIdentities,
+  ServiceIdentities,
+  serviceIdentities,
+} from './security/mtls/service-identities.ts';
+export { dnsNameCovers, matchesSubjectAltNames } from './security/mtls/subject-alt-names.ts';
+export { classifyTlsError, type TlsFailure, type TlsFailureReason } from './security/mtls/tls-failure.ts';
+export { UpstreamTlsError } from './security/mtls/upstream-tls-error.ts';
+export type { UpstreamTlsEvent, UpstreamTlsMode } from './security/mtls/upstream-tls-events.ts';
+export {
+  type IstioMutualPlan,
+  type OriginationPlan,
+  type PlaintextPlan,
+  type RefusedPlan,
+  type UpstreamTlsPlan,
+  upstreamTlsPlan,
+} from './security/mtls/upstream-tls-plan.ts';
 export {
   DEFAULT_PATH_NORMALIZATION,
   type NormalizedPath,
@@ -409,6 +460,7 @@ export {
   MAX_LABEL_VALUES,
   MAX_URL_LENGTH,
 } from './telemetry/attribute-limits.ts';
+export type { EdgeSink } from './telemetry/edge-sink.ts';
 export type { PeerLabels } from './telemetry/istio-labels.ts';
 export {
   ISTIO_HISTOGRAM_BUCKETS,

@@ -1,8 +1,9 @@
 /**
  * bad-inputs.md sections D (the rows about paths, hosts and headers that the request-level security
  * engine decides), F (JWT request authentication) and G (authorization semantics), one `describe`
- * per row. Rows that belong to the inbound HTTP server (parsing, framing, limits), which is not
- * built yet, are `it.todo` with the reason.
+ * per row. Rows that belong to the inbound HTTP server (parsing, framing, limits, the framework
+ * routers) are tested through real servers in packages/http/test/bad-inputs-inbound.test.ts; each
+ * row here says so where it applies.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,8 +31,6 @@ import {
   signingKey,
   tokenRequest,
 } from './jwt-fixtures.ts';
-
-const INBOUND_SERVER = 'belongs to the inbound HTTP server (not built yet): raw-socket test there';
 
 const denyAdmin = authorizationPolicy('deny-admin', {
   action: 'DENY',
@@ -61,9 +60,8 @@ describe('D1: path with // (//admin)', () => {
     expect(through('//public', 'BASE', [allowPublicOnly]).status).toBe(403);
   });
 
-  it.todo(
-    `the application's router sees the normalized path (differential with node:http + express): ${INBOUND_SERVER}`,
-  );
+  // The application's router (node:http, express, fastify) sees the normalized path: a differential
+  // property test through real servers in packages/http/test/bad-inputs-inbound.test.ts (D1, D2).
 });
 
 describe('D2: escaped slashes %2F %2f %5C %5c', () => {
@@ -79,7 +77,7 @@ describe('D2: escaped slashes %2F %2f %5C %5c', () => {
     expect(through('/admin%2fusers', 'BASE', [allowPublicOnly]).status).toBe(403);
   });
 
-  it.todo(`the framework router's own decoding of %2F agrees with the mode in force: ${INBOUND_SERVER}`);
+  // The framework routers' own decoding of %2F against each mode: packages/http/test/bad-inputs-inbound.test.ts.
 });
 
 describe('D3: dot segments /a/../admin, /./, %2e%2e', () => {
@@ -176,9 +174,9 @@ describe('D10: trailing-dot host', () => {
   });
 });
 
-describe('D11: duplicate Host, or Host and :authority that differ', () => {
-  it.todo(`400 (HTTP/2 PROTOCOL_ERROR) before any policy: ${INBOUND_SERVER}`);
-});
+// D11 (duplicate Host, or Host and :authority that differ): two Hosts answer 400 before any policy,
+// through a real server in packages/http/test/bad-inputs-inbound.test.ts. The inbound HTTP server
+// speaks HTTP/1.1 only, so there is no :authority to disagree with.
 
 describe('D12: missing Host', () => {
   it('the engine matches no host pattern without an authority, and a DENY with notHosts catches it', () => {
@@ -195,7 +193,7 @@ describe('D12: missing Host', () => {
     expect(isAllowed(deny, { authority: undefined })).toBe(false);
   });
 
-  it.todo(`answers 400 without crashing: ${INBOUND_SERVER}`);
+  // 400 without crashing, HTTP/1.1 and 1.0: packages/http/test/bad-inputs-inbound.test.ts (D12).
 });
 
 describe('D13: NUL byte in a header value', () => {
@@ -214,7 +212,7 @@ describe('D13: NUL byte in a header value', () => {
     expect(normalizeRequestPath('/admin%00.html').ok).toBe(false);
   });
 
-  it.todo(`a header value with NUL is refused with 400 before any policy: ${INBOUND_SERVER}`);
+  // A NUL in a header value is refused with 400 by the parser: packages/http/test/bad-inputs-inbound.test.ts (D13).
 });
 
 describe('D14: trailing whitespace in a header value', () => {
@@ -254,12 +252,12 @@ describe('D15: CRLF injection, bare CR or LF', () => {
     expect(normalizeRequestPath('/a\nb').ok).toBe(false);
   });
 
-  it.todo(`bare CR/LF as delimiters are refused by the parser of the Node version we run: ${INBOUND_SERVER}`);
+  // Bare CR/LF and obs-fold are refused by the parser of the node we run:
+  // packages/http/test/bad-inputs-inbound.test.ts (D15).
 });
 
-describe('D16: request smuggling (TE + CL, obfuscated Transfer-Encoding or Content-Length)', () => {
-  it.todo(`400, never forwarded: ${INBOUND_SERVER}`);
-});
+// D16 (request smuggling: TE + CL, two Transfer-Encodings, `Content-Length :`, two lengths) is a
+// parser row: 400 and never handed on, through a real server in packages/http/test/bad-inputs-inbound.test.ts.
 
 describe('D17: headers with underscores (x_user vs x-user)', () => {
   it('the engine never treats x_user as x-user', () => {
@@ -271,16 +269,12 @@ describe('D17: headers with underscores (x_user vs x-user)', () => {
     expect(isAllowed(engine, { headers: { x_user: 'admin' } })).toBe(false);
   });
 
-  it.todo(`headers with underscores are rejected or dropped before the application: ${INBOUND_SERVER}`);
+  // Rejected (400, the default) or dropped before policies and the application:
+  // packages/http/test/bad-inputs-inbound.test.ts (D17).
 });
 
-describe('D18: many small headers', () => {
-  it.todo(`header count is capped: ${INBOUND_SERVER}`);
-});
-
-describe('D19: oversized headers', () => {
-  it.todo(`431 past Node's maxHeaderSize / HTTP/2 maxHeaderListSize: ${INBOUND_SERVER}`);
-});
+// D18 (header count capped: 431 past 100) and D19 (431 past node's 16 KiB maxHeaderSize) are limits of
+// the inbound server: packages/http/test/bad-inputs-inbound.test.ts.
 
 describe('D20: multi-valued headers used in authorization', () => {
   it('policies see the one comma-joined value, never the first or the last alone', () => {
@@ -358,14 +352,13 @@ describe('D21: spoofed internal headers', () => {
     expect(result).toEqual({ outcome: 'anonymous', headers: { remove: ['x-jwt-payload'], set: [] } });
   });
 
-  it.todo(
-    `X-Forwarded-For (remote.ip) and identity headers are overwritten at the trust boundary: ${INBOUND_SERVER}`,
-  );
+  // X-Forwarded-For is not believed for remote.ip without trusted proxies, and a forged
+  // X-Forwarded-Client-Cert never reaches policies: packages/http/test/bad-inputs-inbound.test.ts (D21).
 });
 
-describe('D22: HTTP/2 floods', () => {
-  it.todo(`rapid reset, CONTINUATION and control-frame floods are bounded: ${INBOUND_SERVER}`);
-});
+// D22 (HTTP/2 floods): @weft/http's inbound server speaks HTTP/1.1 only, so there is no HTTP/2 session
+// to flood; packages/http/test/bad-inputs-inbound.test.ts checks that an HTTP/2 preface is not served.
+// The HTTP/2 server of gRPC is @weft/grpc's.
 
 describe('D23: absent header with notValues', () => {
   const rule = { when: [{ key: 'request.headers[x-api-key]', notValues: ['secret'] }] };

@@ -26,7 +26,12 @@ export {
   type InboundVerdict,
 } from './inbound/inbound-policy.ts';
 export { currentIncomingCall, type IncomingCall, runInIncomingCall } from './inbound/incoming-call.ts';
-export { createMeshServer, type MeshServerOptions } from './inbound/mesh-server.ts';
+export {
+  type MeshInboundPolicy,
+  type MeshInboundPolicyOptions,
+  meshInboundPolicy,
+} from './inbound/mesh-inbound-policy.ts';
+export { createMeshServer, MeshServer, type MeshServerOptions } from './inbound/mesh-server.ts';
 export {
   type MeshServerInterceptorOptions,
   meshServerInterceptor,
@@ -36,6 +41,7 @@ export { NON_IDEMPOTENT_RETRY_ANNOTATION } from './outbound/outbound-context.ts'
 export {
   type ChannelTarget,
   type MeshTransportSecurity,
+  meshTransportSecurity,
   PLAINTEXT_TRANSPORT,
 } from './security/transport-security.ts';
 export { grpcStatusToHttp, httpStatusToGrpc } from './status/grpc-status-mapping.ts';

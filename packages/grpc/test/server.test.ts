@@ -208,21 +208,3 @@ describe('a MeshServer', () => {
     ]);
   });
 });
-
-// Issue 7's security is left to a follow-up: core's engines (InboundSecurity, clientTlsOptions,
-// serverTlsOptions, verifyTlsPeer) landed while this package was built; the seams they plug
-// into are `createMeshServer(mesh, { policy })` and `MeshTransportSecurity`.
-describe('security that waits for the wiring of @weft/core security/', () => {
-  it.todo(
-    'denies a call an AuthorizationPolicy forbids (PERMISSION_DENIED, method path as the request path) — needs an InboundPolicy over core’s InboundSecurity authorizer',
-  );
-  it.todo(
-    'rejects a call without a valid JWT under RequestAuthentication (UNAUTHENTICATED) — needs an InboundPolicy over core’s RequestAuthenticator',
-  );
-  it.todo(
-    'makes an mTLS call with the workload’s SPIFFE SVID and verifies the server’s identity — needs a MeshTransportSecurity over core’s workload certificates and clientTlsOptions',
-  );
-  it.todo(
-    'serves plaintext and mTLS on one port under PERMISSIVE — needs a MeshTransportSecurity over core’s serverTlsOptions and a first-byte connection injector',
-  );
-});

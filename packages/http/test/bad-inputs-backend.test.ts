@@ -130,9 +130,8 @@ describe('C3: slow-loris upstream response', () => {
   });
 });
 
-describe('C4: connection flood on the inbound listener', () => {
-  it.skip('not applicable: @weft/http is an outbound client and has no inbound listener to flood', () => {});
-});
+// C4 (connection flood on the inbound listener): the inbound server's connection cap is tested in
+// bad-inputs-inbound.test.ts, "C4".
 
 describe('C5: all endpoints ejected or unhealthy', () => {
   // Ejection time growing with base × count, capped at max, is the detector's arithmetic on an

@@ -86,9 +86,9 @@ async function getDetails(meshFetch: MeshFetch, id: number): Promise<BookDetails
 }
 
 /**
- * The `end-user` header is set here by hand: Weft does not propagate it automatically yet, and
- * the sample routes (virtual-service-reviews-test-v2.yaml) match on it. Trace context is not
- * copied: the mesh carries it.
+ * The `end-user` header starts here: productpage is where the user is known (from the sign-in
+ * cookie), and the sample routes (virtual-service-reviews-test-v2.yaml) match on it. From reviews
+ * on, the mesh carries it, with the request id and the trace, to every call a handler makes.
  */
 async function getReviews(
   meshFetch: MeshFetch,

@@ -2,7 +2,7 @@
  * reviews: two reviews of a product, as JSON, for `GET /reviews/<id>`; v2 and v3 add each
  * reviewer's stars, read from ratings through the mesh.
  */
-import type { IncomingHttpHeaders, RequestListener } from 'node:http';
+import type { RequestListener } from 'node:http';
 import type { Mesh } from '@weft/core';
 import { createMeshFetch } from '@weft/http';
 import { productIdIn, sendJson } from '../service-runtime/responses.ts';
@@ -34,13 +34,11 @@ export interface ProductReviews {
 export function createReviewsHandler(mesh: Mesh, version: ReviewsVersion): RequestListener {
   const behaviour = REVIEWS_VERSIONS[version];
   const meshFetch = createMeshFetch(mesh);
-  const readRatings = async (
-    id: number,
-    headers: IncomingHttpHeaders,
-  ): Promise<Readonly<Record<string, number>> | undefined> => {
+  const readRatings = async (id: number): Promise<Readonly<Record<string, number>> | undefined> => {
     try {
+      // No header is copied: the mesh carries this request's end-user (which the ratings routes
+      // match on), request id and trace to ratings by itself.
       const response = await meshFetch(`http://ratings:9080/ratings/${id}`, {
-        headers: forwardedHeaders(headers),
         signal: AbortSignal.timeout(behaviour.ratingsTimeoutMs),
       });
       if (!response.ok) {
@@ -64,7 +62,7 @@ export function createReviewsHandler(mesh: Mesh, version: ReviewsVersion): Reque
       sendJson(response, 200, { id, podname: mesh.workload.name, reviews: REVIEWS });
       return;
     }
-    void readRatings(id, request.headers).then((ratings) => {
+    void readRatings(id).then((ratings) => {
       const reviews = REVIEWS.map((review) => {
         const stars = ratings?.[review.reviewer];
         const rating: Rating = stars === undefined ? { error: RATINGS_UNAVAILABLE } : { stars, color };
@@ -73,14 +71,4 @@ export function createReviewsHandler(mesh: Mesh, version: ReviewsVersion): Reque
       sendJson(response, 200, { id, podname: mesh.workload.name, reviews } satisfies ProductReviews);
     });
   };
-}
-
-/**
- * `end-user` is copied by hand, for now: it is application data the ratings routes match on
- * (virtual-service-ratings-test-*.yaml), and Weft does not yet propagate it by itself. Tracing
- * headers are never copied here: propagating them is the mesh's job.
- */
-function forwardedHeaders(headers: IncomingHttpHeaders): Record<string, string> {
-  const endUser = headers['end-user'];
-  return typeof endUser === 'string' ? { 'end-user': endUser } : {};
 }

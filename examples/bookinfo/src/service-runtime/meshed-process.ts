@@ -1,12 +1,15 @@
 /**
  * What every Bookinfo process does around its handler: join the mesh under its own identity,
- * listen on 127.0.0.1 (port 0), register that port with the agent as service port 9080, and tell
+ * serve the handler behind Weft's inbound server (PeerAuthentication, request authentication,
+ * authorization, telemetry, and the request's context handed on to its outbound calls), listen on
+ * 127.0.0.1 (port 0), register that port with the agent as service port 9080, and tell
  * the launcher it is ready with one JSON line on standard output. SIGTERM/SIGINT close it in the
  * reverse order, deregistering before the process exits.
  */
-import { createServer, type RequestListener, type Server } from 'node:http';
+import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type AgentClient, connectToAgent, createMesh, type Mesh } from '@weft/core';
+import { createMeshServer, type MeshServer } from '@weft/http';
 
 /** The port every Bookinfo service declares (bookinfo.yaml), whatever port the process listens on. */
 export const BOOKINFO_SERVICE_PORT = 9080;
@@ -28,7 +31,7 @@ export interface MeshedProcessOptions {
 
 export interface MeshedProcess {
   readonly mesh: Mesh;
-  readonly server: Server;
+  readonly server: MeshServer;
   readonly port: number;
   close(): Promise<void>;
 }
@@ -46,7 +49,7 @@ export async function startMeshedProcess(options: MeshedProcessOptions): Promise
       ...(options.service === undefined ? {} : { service: options.service }),
     },
   });
-  const server = createServer(options.createHandler(mesh));
+  const server = createMeshServer(mesh, options.createHandler(mesh));
   const port = await listen(server, options.listenPort ?? 0);
   // Registration needs the real port, so the client connects after the server listens.
   const client: AgentClient = connectToAgent(mesh, {
@@ -72,7 +75,7 @@ export async function startMeshedProcess(options: MeshedProcessOptions): Promise
   };
 }
 
-function listen(server: Server, port: number): Promise<number> {
+function listen(server: MeshServer, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {

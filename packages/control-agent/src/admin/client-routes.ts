@@ -169,7 +169,7 @@ function hasCurrentDump(record: ClientRecord): boolean {
 }
 
 /** Whether `token` is the client's current stream token, compared in constant time. */
-function holdsStream(record: ClientRecord, token: string | string[] | undefined): boolean {
+export function holdsStream(record: ClientRecord, token: string | string[] | undefined): boolean {
   if (typeof token !== 'string') return false;
   const expected = Buffer.from(record.streamToken);
   const given = Buffer.from(token);

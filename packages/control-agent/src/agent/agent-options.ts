@@ -1,5 +1,6 @@
 import type { Clock, MeshOptions } from '@weft/core';
 import type { CaOptions } from '../ca/ca-options.ts';
+import type { DashboardOptions } from '../dashboard/dashboard.ts';
 import type { Store } from '../store/store.ts';
 import type { AgentLogger } from './agent-logger.ts';
 
@@ -65,6 +66,8 @@ export interface AgentOptions {
   readonly logger?: AgentLogger;
   /** The CA that signs workload SVIDs (docs/ca.md): trust domain, lifetimes, or the operator's CA. */
   readonly ca?: CaOptions;
+  /** The dashboard and the clients' edge reports (docs/dashboard.md): refresh interval, edge window. */
+  readonly dashboard?: DashboardOptions;
 }
 
 /** The options with every default filled in. */

@@ -10,6 +10,7 @@ import { workloadRoutes } from '../admin/workload-routes.ts';
 import { openAgentIdentity } from '../ca/agent-identity.ts';
 import { ClientRegistry } from '../clients/client-registry.ts';
 import { ConfigDumpRequests } from '../clients/config-dump-requests.ts';
+import { createDashboard } from '../dashboard/dashboard.ts';
 import { AdminAuth } from '../http/admin-auth.ts';
 import { HttpError } from '../http/http-error.ts';
 import { sendError, toHttpError } from '../http/respond.ts';
@@ -80,10 +81,24 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     maxLeaseTtlMs: settings.limits.maxLeaseTtlMs,
   };
   const auth = new AdminAuth(settings.adminToken);
+  const dashboard = createDashboard({
+    options: options.dashboard,
+    cache,
+    clients,
+    hub,
+    analysis: deps.analysis,
+    adminToken: settings.adminToken,
+    clock: settings.clock,
+    wallClock: settings.wallClock,
+    domainSuffix: settings.domainSuffix,
+    maxKnownClients: settings.limits.maxKnownClients,
+    maxRequestBytes: settings.limits.maxRequestBytes,
+  });
   const router = new Router([
     ...resourceRoutes(deps),
     ...workloadRoutes(deps),
     ...clientRoutes(deps),
+    ...dashboard.routes,
     ...identityRoutes({
       ca: identity.ca,
       tokens: identity.tokens,
@@ -133,6 +148,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   try {
     await listen(server, settings.host, settings.port);
   } catch (error) {
+    dashboard.close();
     hub.close();
     identity.close();
     await cache.close();
@@ -148,6 +164,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     mark: () => cache.mark,
     close() {
       closing ??= (async () => {
+        dashboard.close();
         hub.close();
         identity.close();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

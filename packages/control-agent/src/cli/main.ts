@@ -12,6 +12,7 @@ import {
 } from './cli-errors.ts';
 import type { CliIo } from './cli-io.ts';
 import { type Command, GLOBAL_HELP } from './command.ts';
+import { dashboardCommand } from './dashboard-command.ts';
 import { deleteCommand } from './delete-command.ts';
 import { describeCommand } from './describe-command.ts';
 import { getCommand } from './get-command.ts';
@@ -30,6 +31,7 @@ const COMMANDS: readonly Command[] = [
   describeCommand,
   proxyStatusCommand,
   proxyConfigCommand,
+  dashboardCommand,
   tokenCommand,
   caCommand,
   versionCommand,

@@ -84,7 +84,9 @@ export interface ProblemEvent {
     | 'last-good-write'
     | 'deregistration'
     /** A trust bundle from the watch the workload's certificates could not take. */
-    | 'trust-bundle';
+    | 'trust-bundle'
+    /** An edge report (PROTOCOL.md §3.8) the agent could not be sent or refused. */
+    | 'edge-report';
   readonly error: unknown;
 }
 

@@ -2,6 +2,7 @@ import type { Random } from '../randomness/random.ts';
 import type { Locality } from '../registry/workload.ts';
 import type { AgentIdentityOptions } from '../security/identity/agent-identity-options.ts';
 import type { Clock } from '../time/clock.ts';
+import type { EdgeReportOptions } from './edge-reporting.ts';
 
 export interface AgentClientOptions {
   /**
@@ -51,6 +52,12 @@ export interface AgentClientOptions {
    * trust bundle the watch carries (docs/identity.md). `client.identity` then holds it.
    */
   readonly identity?: AgentIdentityOptions;
+  /**
+   * Per-edge aggregates of this workload's outbound requests (requests, errors by code, a latency
+   * histogram, bytes, mTLS), reported to the agent every `intervalMs` for its dashboard
+   * (PROTOCOL.md §3.8). On by default; `false` turns it off.
+   */
+  readonly edges?: EdgeReportOptions | false;
 }
 
 /** What the agent's registry needs beyond the mesh's own identity (name, service, labels…). */

@@ -6,6 +6,7 @@ import { sleep } from '../resilience/retry/sleep.ts';
 import { type AgentIdentity, createAgentIdentity } from '../security/identity/agent-identity-options.ts';
 import type { TrustBundle } from '../security/identity/trust-bundle.ts';
 import type { WorkloadCertificates } from '../security/identity/workload-certificates.ts';
+import { withMeshTlsLabel } from '../security/mtls/mesh-tls-label.ts';
 import type { Clock, TimerHandle } from '../time/clock.ts';
 import { AgentCalls } from './agent-calls.ts';
 import {
@@ -20,9 +21,11 @@ import {
   type AgentClientSettings,
   resolveSettings,
 } from './agent-client-options.ts';
-import { agentUrl } from './agent-http.ts';
+import { agentUrl, describeAnswer } from './agent-http.ts';
 import { ConfigApplier } from './config-applier.ts';
 import { summarizeView } from './config-dump.ts';
+import { type EdgeReport, edgeReportPath } from './edge-protocol.ts';
+import { type EdgeReporting, startEdgeReporting } from './edge-reporting.ts';
 import { LastGoodWriter, readLastGoodFile } from './last-good-file.ts';
 import { LeaseKeeper, registrationOf } from './lease-keeper.ts';
 import { PROTOCOL_VERSION, type RevisionMark, STREAM_TOKEN_HEADER, type WatchFrame } from './protocol.ts';
@@ -69,6 +72,8 @@ export class AgentClient {
   readonly #reporter: StatusReporter;
   readonly #writer: LastGoodWriter | undefined;
   readonly #leaseKeeper: LeaseKeeper | undefined;
+  /** Per-edge aggregates reported for the agent's dashboard (PROTOCOL.md §3.8), unless turned off. */
+  readonly #edgeReporting: EdgeReporting | undefined;
   readonly #lastGood: Promise<ConfigRecord | undefined>;
   readonly #controller = new AbortController();
   readonly #loops: Promise<void>[] = [];
@@ -144,7 +149,12 @@ export class AgentClient {
       options.register === undefined
         ? undefined
         : new LeaseKeeper({
-            workload: registrationOf(workload, options.register),
+            // With an identity the workload can take mTLS: say so as Istio's injector does, so that
+            // auto-mTLS callers use it (security/mtls/mesh-tls-label.ts).
+            workload: registrationOf(
+              options.identity === undefined ? workload : withMeshTlsLabel(workload),
+              options.register,
+            ),
             ttlMs: options.register.ttlMs,
             call: (method, path, body, signal) =>
               this.#calls.toAny(this.#lastAgent, method, path, body, signal),
@@ -164,8 +174,24 @@ export class AgentClient {
             random: this.#random,
           });
     this.identity = this.#identity?.certificates;
+    // The mesh's identity slot is where mTLS (outbound and inbound) reads the certificate. It stays
+    // filled after close(): emptying it would turn auto-mTLS into plaintext silently, whereas an
+    // SVID that is no longer renewed expires and fails loudly.
+    if (this.identity !== undefined) mesh.setIdentity(this.identity);
     // A renewed certificate or a new trust bundle changes no revision, so the agent would not ask
     // for a new dump: post it unasked, so that `weft proxy-config secret` shows the current one.
+    this.#edgeReporting =
+      options.edges === false
+        ? undefined
+        : startEdgeReporting(mesh, {
+            options: options.edges,
+            clock: this.#clock,
+            send: (report) => this.#sendEdgeReport(report),
+            onError: (error) => {
+              if (!this.#controller.signal.aborted)
+                this.events.problem.emit({ operation: 'edge-report', error });
+            },
+          });
     this.identity?.onChange(() => {
       if (this.#openStream !== undefined) this.#sendConfigDump(this.#openStream);
     });
@@ -218,6 +244,7 @@ export class AgentClient {
       }
     }
     await this.#reporter.idle();
+    await this.#edgeReporting?.close();
     this.#identity?.close();
     this.#calls.close();
     await this.#writer?.flushed();
@@ -438,6 +465,27 @@ export class AgentClient {
         if (!this.#controller.signal.aborted) this.events.problem.emit({ operation: 'config-dump', error });
       },
     );
+  }
+
+  /** Posts an edge report on the open stream, with its token; false when no stream is open. */
+  async #sendEdgeReport(report: EdgeReport): Promise<boolean> {
+    const stream = this.#openStream;
+    if (stream === undefined || stream.streamToken === undefined) return false;
+    const answer = await this.#calls.to(
+      stream.agent,
+      'POST',
+      edgeReportPath(this.clientId),
+      report,
+      this.#controller.signal,
+      { [STREAM_TOKEN_HEADER]: stream.streamToken },
+    );
+    if (answer.status < 200 || answer.status >= 300) {
+      throw new WeftError(
+        ErrorCodes.controlPlaneUnavailable,
+        `${stream.agent} refused the edge report: ${describeAnswer(answer)}`,
+      );
+    }
+    return true;
   }
 
   async #sendReport(pending: PendingReport): Promise<void> {

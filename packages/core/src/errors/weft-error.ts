@@ -21,6 +21,11 @@ export const ErrorCodes = {
   controlPlaneUnavailable: 'WEFT_ERR_CONTROL_PLANE_UNAVAILABLE',
   /** No workload certificate: not issued yet, refused by the agent's CA, or expired. */
   identityUnavailable: 'WEFT_ERR_IDENTITY_UNAVAILABLE',
+  /**
+   * An inbound request refused before any policy: a path that cannot be normalized, no Host or two,
+   * headers with underscores, too many headers.
+   */
+  badRequest: 'WEFT_ERR_BAD_REQUEST',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -21,6 +21,8 @@ import { FaultInjector } from '../resilience/fault/fault-injector.ts';
 import type { OutlierEvent } from '../resilience/outlier/outlier-events.ts';
 import type { PoolOverflowEvent } from '../resilience/pool/pool-admission.ts';
 import type { RetryEvent } from '../resilience/retry/retry-events.ts';
+import type { IdentitySource } from '../security/identity/identity-material.ts';
+import type { UpstreamTlsEvent } from '../security/mtls/upstream-tls-events.ts';
 import { MeshTelemetry } from '../telemetry/mesh-telemetry.ts';
 import type { TelemetryOptions } from '../telemetry/telemetry-options.ts';
 import { type Clock, systemClock } from '../time/clock.ts';
@@ -28,6 +30,7 @@ import { ClusterRuntimes } from './cluster-runtimes.ts';
 import { loadStaticConfig, type StaticConfig } from './config-source.ts';
 import { RouteBreakers } from './route-breakers.ts';
 import type { WorkloadIdentity } from './workload-identity.ts';
+import { attachIdentity } from './workload-identity-slot.ts';
 
 /** The revision of the snapshot a mesh starts with, before any configuration arrives. */
 const EMPTY_REVISION = 'empty';
@@ -56,6 +59,11 @@ export interface CreateMeshOptions {
   readonly telemetry?: TelemetryOptions;
   /** Starts the workload's admin endpoint (docs/workload-admin.md); off unless given. */
   readonly admin?: WorkloadAdminOptions | boolean;
+  /**
+   * The workload's identity, for mTLS: its SVID and trust bundle, kept current. Usually left out:
+   * `connectToAgent(mesh, { identity })` fills it. Give one to bring your own (any IdentitySource).
+   */
+  readonly identity?: IdentitySource;
 }
 
 export interface SnapshotEvent {
@@ -93,6 +101,10 @@ export class Mesh {
     fault: new EventChannel<FaultEvent>(),
     /** Call-level circuit breakers opening, half-opening and closing. */
     breaker: new EventChannel<BreakerEvent>(),
+    /** TLS handshakes with upstreams, and their failures (one event per connection). */
+    tls: new EventChannel<UpstreamTlsEvent>(),
+    /** The identity slot was filled, replaced or emptied (`mesh.identity`). */
+    identity: new EventChannel<IdentitySource | undefined>(),
   };
   /** The call-level circuit breakers configured per route. */
   readonly breakers: RouteBreakers;
@@ -115,6 +127,8 @@ export class Mesh {
   #outbound: WorkloadView | undefined;
   #revision = 0;
   #controlPlaneUnavailable: string | undefined;
+  #identity: IdentitySource | undefined;
+  #detachIdentity: (() => void) | undefined;
 
   constructor(options: CreateMeshOptions) {
     this.workload = options.workload;
@@ -160,6 +174,7 @@ export class Mesh {
         : { isReady: true, detail: `serving revision ${this.#snapshot.revision}` },
     );
     if (options.config !== undefined) this.applyConfig(options.config);
+    if (options.identity !== undefined) this.setIdentity(options.identity);
     this.admin =
       options.admin === undefined || options.admin === false
         ? undefined
@@ -183,6 +198,30 @@ export class Mesh {
   /** Called by whatever feeds the mesh from a control plane: `reason`, or undefined once it serves. */
   setControlPlaneUnavailable(reason: string | undefined): void {
     this.#controlPlaneUnavailable = reason;
+  }
+
+  /**
+   * The workload's identity: where mTLS, outbound and inbound, reads the current SVID, key and
+   * trust bundle (`current()`), and learns of renewals (`onChange`). Undefined when the workload has
+   * none: it then sends plaintext where auto-mTLS would have used mTLS, and refuses requests a
+   * DestinationRule says ISTIO_MUTUAL for. Read it per connection, never once at start: the agent
+   * client fills it after the mesh exists, and renewals replace the material inside it.
+   */
+  get identity(): IdentitySource | undefined {
+    return this.#identity;
+  }
+
+  /**
+   * Fills (or replaces, or with undefined empties) the identity slot. The mesh then reports the
+   * certificate on /certs and its expiry gauge, and adds a `certificate` readiness condition (ready
+   * while it holds a certificate that has not expired). `events.identity` tells adapters.
+   */
+  setIdentity(source: IdentitySource | undefined): void {
+    if (source === this.#identity) return;
+    this.#detachIdentity?.();
+    this.#detachIdentity = source === undefined ? undefined : attachIdentity(this, source);
+    this.#identity = source;
+    this.events.identity.emit(source);
   }
 
   /** This workload's outbound view of the current snapshot. */

@@ -4,6 +4,7 @@ import type { FaultEvent } from '../resilience/fault/fault-events.ts';
 import type { OutlierEvent } from '../resilience/outlier/outlier-events.ts';
 import type { PoolOverflowEvent } from '../resilience/pool/pool-admission.ts';
 import type { RetryEvent } from '../resilience/retry/retry-events.ts';
+import type { UpstreamTlsEvent } from '../security/mtls/upstream-tls-events.ts';
 import type { MeshInstruments } from './mesh-instruments.ts';
 import type { MeshStats } from './mesh-stats.ts';
 
@@ -19,6 +20,7 @@ export interface MeshEventSources {
   readonly overflow: Subscribable<PoolOverflowEvent>;
   readonly fault: Subscribable<FaultEvent>;
   readonly breaker: Subscribable<BreakerEvent>;
+  readonly tls: Subscribable<UpstreamTlsEvent>;
   /** Configuration applied and rejected; the events' contents are not read. */
   readonly snapshot: Subscribable<unknown>;
   readonly rejected: Subscribable<unknown>;
@@ -84,6 +86,22 @@ export function countMeshEvents(
       stats.increment(`breaker.${event.breaker}.${event.type}`);
       instruments()?.breakerTransitions.add(1, { breaker: event.breaker, event: event.type });
     }),
+    events.tls.on((event) => {
+      // Envoy's names: ssl.handshake per connection made, ssl.connection_error per one that failed,
+      // and fail_verify_san / fail_verify_error when it was the peer's certificate we refused.
+      if (event.type === 'handshake') {
+        stats.increment(`cluster.${event.cluster}.ssl.handshake`);
+        return;
+      }
+      stats.increment(`cluster.${event.cluster}.ssl.connection_error`);
+      const verdict = VERIFY_STATS[event.reason];
+      if (verdict !== undefined) stats.increment(`cluster.${event.cluster}.ssl.${verdict}`);
+      instruments()?.tlsHandshakeFailures.add(1, {
+        cluster: event.cluster,
+        mode: event.mode,
+        reason: event.reason,
+      });
+    }),
     events.snapshot.on(() => {
       stats.increment('weft.config.updates_applied');
       instruments()?.configUpdates.add(1, { result: 'applied' });
@@ -94,3 +112,14 @@ export function countMeshEvents(
     }),
   ];
 }
+
+/** Which of Envoy's verification stats a refusal of the peer's certificate counts in. */
+const VERIFY_STATS: Partial<Record<string, string>> = {
+  'identity-not-allowed': 'fail_verify_san',
+  'foreign-trust-domain': 'fail_verify_san',
+  'san-mismatch': 'fail_verify_san',
+  'not-an-svid': 'fail_verify_error',
+  untrusted: 'fail_verify_error',
+  expired: 'fail_verify_error',
+  'not-yet-valid': 'fail_verify_error',
+};

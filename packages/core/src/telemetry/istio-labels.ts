@@ -80,6 +80,20 @@ export function endpointPeerLabels(endpoint: ClusterEndpoint, cluster: string): 
   return labels;
 }
 
+const principalPeers = new WeakMap<PeerLabels, PeerLabels>();
+
+/**
+ * `labels` with the principal the transport proved (mTLS: the peer's SPIFFE ID). Kept per labels
+ * object, so a connection's requests share one object instead of each copying the labels.
+ */
+export function peerWithPrincipal(labels: PeerLabels, principal: string): PeerLabels {
+  const cached = principalPeers.get(labels);
+  if (cached !== undefined && cached.principal === principal) return cached;
+  const made = { ...labels, principal };
+  principalPeers.set(labels, made);
+  return made;
+}
+
 /** `reviews.default.svc.cluster.local` → name `reviews`, namespace `default`; a ServiceEntry host is its own name. */
 export function serviceLabels(cluster: Cluster): ServiceLabels {
   const service = cluster.service;

@@ -27,6 +27,7 @@ export interface MeshInstruments {
   readonly configUpdates: Counter;
   readonly denials: Counter;
   readonly accessLogDropped: Counter;
+  readonly tlsHandshakeFailures: Counter;
   readonly configRevision: ObservableGauge;
   readonly certificateExpiry: ObservableGauge;
 }
@@ -92,6 +93,10 @@ function createInstruments(meter: Meter, gauges: GaugeSources): MeshInstruments 
     accessLogDropped: counter(
       'weft_access_log_dropped_total',
       'Access-log lines dropped because the log stream could not keep up',
+    ),
+    tlsHandshakeFailures: counter(
+      'weft_tls_handshake_failures_total',
+      'TLS connections to upstreams that failed, by cluster, mode and reason (expired, identity-not-allowed…)',
     ),
     configRevision,
     certificateExpiry,

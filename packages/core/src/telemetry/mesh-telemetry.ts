@@ -19,6 +19,7 @@ import type { RouteRequest } from '../routing/route-request.ts';
 import type { Clock } from '../time/clock.ts';
 import { type AccessLogStream, AccessLogWriter } from './access-log-writer.ts';
 import { BoundedLabelValues, capLength, MAX_URL_LENGTH } from './attribute-limits.ts';
+import type { EdgeSink } from './edge-sink.ts';
 import { countMeshEvents, type MeshEventSources } from './event-metrics.ts';
 import { authorityHost, httpSpanName, semanticMethod } from './http-semantics.ts';
 import { type PeerLabels, peerLabels, type ServiceLabels, UNKNOWN_SERVICE } from './istio-labels.ts';
@@ -100,6 +101,7 @@ export class MeshTelemetry {
   #selfService: ServiceLabels = UNKNOWN_SERVICE;
   #settings: Record<TelemetryMode, Map<CallProtocol, CallSettings>> | undefined;
   #settingsInstruments: MeshInstruments | undefined;
+  #edges: EdgeSink | undefined;
 
   constructor(deps: MeshTelemetryDeps) {
     this.#deps = deps;
@@ -133,6 +135,21 @@ export class MeshTelemetry {
     return this.#currentPolicy();
   }
 
+  /**
+   * Sends every outbound call's outcome to `sink` as it ends (the agent client's edge aggregates,
+   * agent-client/edge-aggregator.ts). While a sink is attached, outbound calls get a TelemetryCall
+   * even without an SDK or access log. One sink at a time; the disposer detaches it.
+   */
+  attachEdgeSink(sink: EdgeSink): Disposer {
+    this.#edges = sink;
+    this.#settings = undefined;
+    return () => {
+      if (this.#edges !== sink) return;
+      this.#edges = undefined;
+      this.#settings = undefined;
+    };
+  }
+
   /** Access-log lines dropped because the stream could not keep up. */
   get accessLogDropped(): number {
     return this.#log?.dropped ?? 0;
@@ -161,7 +178,8 @@ export class MeshTelemetry {
         if (spanContext !== undefined && isSpanContextValid(spanContext))
           this.#propagatorNow().inject(active, carrier, setter);
       }
-      if (settings.instruments === undefined && settings.log === undefined) return undefined;
+      if (settings.instruments === undefined && settings.log === undefined && settings.edges === undefined)
+        return undefined;
       return new TelemetryCall(settings, request, undefined, active);
     }
     let parent = active;
@@ -213,6 +231,14 @@ export class MeshTelemetry {
   /** The trace context an inbound request carries, over the active context. */
   extractContext(request: RouteRequest): Context {
     return this.#propagatorNow().extract(context.active(), request, REQUEST_HEADERS);
+  }
+
+  /**
+   * Writes `traceContext`'s span into `carrier` with the propagator in force (the one outbound
+   * requests use): the inbound pipeline hands a server span on to the calls its handler makes.
+   */
+  injectContext(traceContext: Context, carrier: unknown, setter: TextMapSetter): void {
+    this.#propagatorNow().inject(traceContext, carrier, setter);
   }
 
   /** Counts a request refused by authentication or authorization. */
@@ -314,6 +340,7 @@ export class MeshTelemetry {
         selfService: this.#selfService,
         clusterId: this.#clusterId,
         labelValues: (metric, tag) => this.#boundedValues(mode, metric, tag),
+        edges: mode === 'client' ? this.#edges : undefined,
       };
       this.#settings[mode].set(protocol, settings);
     }

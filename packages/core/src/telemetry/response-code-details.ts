@@ -38,6 +38,8 @@ export function responseCodeDetails(errorCode: ErrorCode | undefined, flags: rea
       if (flags.includes('UT')) return 'upstream_per_try_timeout';
       return 'upstream_reset_before_response_started{remote_reset}';
     case ErrorCodes.unauthenticated:
+      // An upstream connection refused in its TLS handshake, as Envoy details it.
+      if (flags.includes('UF')) return 'upstream_reset_before_response_started{connection_failure,TLS_error}';
       return 'weft_unauthenticated';
     case ErrorCodes.permissionDenied:
       return 'rbac_access_denied';

@@ -6,10 +6,12 @@ import type { Clock } from '../time/clock.ts';
 import { formatAccessLogLine, loggedValue } from './access-log.ts';
 import type { AccessLogWriter } from './access-log-writer.ts';
 import { type BoundedLabelValues, capLength, MAX_ATTRIBUTE_VALUE_LENGTH } from './attribute-limits.ts';
+import type { EdgeSink } from './edge-sink.ts';
 import {
   endpointPeerLabels,
   istioLabels,
   type PeerLabels,
+  peerWithPrincipal,
   type ServiceLabels,
   serviceLabels,
   UNKNOWN_PEER,
@@ -45,14 +47,17 @@ export interface CallSettings {
   readonly clusterId: string;
   /** The bounded value set of one header-derived label of one metric. */
   readonly labelValues: (metric: IstioMetric, tag: string) => BoundedLabelValues;
+  /** Outbound calls: the per-edge aggregates the agent client reports (edge-sink.ts), when attached. */
+  readonly edges?: EdgeSink | undefined;
 }
 
 /**
  * The telemetry of one logical request, for any protocol adapter: the HTTP client, the inbound
  * server, gRPC. The adapter reports what happens (attempts, the response, the end) and sets the
  * fields below as it learns them; when the call ends it becomes one span, one observation of
- * each Istio metric and one access-log line, as the Telemetry policy says. It exists only while
- * something records: with no SDK and no access log, adapters get no call at all.
+ * each Istio metric and one access-log line, as the Telemetry policy says (and, outbound, an
+ * increment of its edge's aggregates when an edge sink is attached). It exists only while
+ * something records: with no SDK, no access log and no edge sink, adapters get no call at all.
  *
  * Attempts are span events (`weft.attempt`), not child spans: Istio reports one request per
  * logical request, and a retry is a detail of it, so the one span carries the request's final
@@ -70,8 +75,15 @@ export class TelemetryCall {
   grpcStatus: number | undefined = undefined;
   /** Inbound: who called, from the identity it proved (unknown without mTLS). */
   peer: PeerLabels | undefined = undefined;
-  /** Inbound: `mutual_tls` or `none`; outbound calls report `unknown`, as Istio's client side does. */
+  /**
+   * `mutual_tls` or `none`. Inbound, from the connection. Outbound, the transport sets it for the
+   * attempt that answered: Istio's client-side proxy reports `unknown` because it cannot tell, but
+   * Weft's client made the connection and knows. Left unset, outbound calls report `unknown`.
+   */
   connectionSecurityPolicy: 'mutual_tls' | 'none' | undefined = undefined;
+  /** Outbound over mTLS: this workload's own SPIFFE ID (source_principal) and the server's (destination_principal). */
+  sourcePrincipal: string | undefined = undefined;
+  destinationPrincipal: string | undefined = undefined;
   downstreamRemoteAddress: string | undefined = undefined;
   downstreamLocalAddress: string | undefined = undefined;
   requestedServerName: string | undefined = undefined;
@@ -130,11 +142,15 @@ export class TelemetryCall {
     this.#cluster = cluster;
     this.#endpoint = endpoint;
     this.#attempts++;
-    this.#attemptStartMs = this.#settings.clock.now();
+    // Attempt timing feeds only the span's attempt events and the log's upstream_service_time: a
+    // call that has neither (edge aggregates alone) skips the clock reads.
+    if (this.#span !== undefined || this.#settings.log !== undefined)
+      this.#attemptStartMs = this.#settings.clock.now();
   }
 
   /** The current attempt ended: with response headers (`status`) or a failure (its kind). */
   attemptEnded(result: number | string): void {
+    if (this.#span === undefined && this.#settings.log === undefined) return;
     const nowMs = this.#settings.clock.now();
     if (typeof result === 'number') this.#upstreamServiceTimeMs = nowMs - this.#attemptStartMs;
     const span = this.#span;
@@ -190,6 +206,9 @@ export class TelemetryCall {
       this.#details = 'downstream_remote_disconnect';
     }
     const durationMs = this.#settings.clock.now() - this.#startMs;
+    const edges = this.#settings.edges;
+    if (edges !== undefined && this.reporter === 'source')
+      edges.record(this, this.#cluster, this.#endpoint, this.#request.authority, this.#flags, durationMs);
     this.#endSpan();
     const instruments = this.#settings.instruments;
     if (instruments !== undefined) this.#recordMetrics(instruments, durationMs);
@@ -201,9 +220,15 @@ export class TelemetryCall {
     const span = this.#span;
     if (span === undefined || !span.isRecording()) return;
     const status = this.#responseCode;
+    // gRPC answers HTTP 200 whatever happened: its outcome is the gRPC status (OpenTelemetry's RPC
+    // conventions: any non-OK status fails a client span; a server span fails on server errors).
+    const grpcError = this.protocol === 'grpc' ? grpcErrorOf(this.grpcStatus, this.reporter) : undefined;
     const isError =
-      this.#errorType !== undefined || status >= 500 || (this.reporter === 'source' && status >= 400);
-    const errorType = this.#errorType ?? (isError ? String(status) : undefined);
+      this.#errorType !== undefined ||
+      grpcError !== undefined ||
+      status >= 500 ||
+      (this.reporter === 'source' && status >= 400);
+    const errorType = this.#errorType ?? grpcError ?? (isError ? String(status) : undefined);
     const destination = this.#destinationPeer();
     const source = this.#sourcePeer();
     const attributes: Attributes = {
@@ -218,6 +243,8 @@ export class TelemetryCall {
       'weft.destination.workload': destination.workload,
       'weft.destination.namespace': destination.namespace,
       'weft.destination.service': this.#service().service,
+      'weft.connection_security_policy': this.connectionSecurityPolicy,
+      'weft.destination.principal': this.reporter === 'source' ? this.destinationPrincipal : undefined,
       'error.type': errorType,
     };
     if (this.protocol === 'grpc' && this.grpcStatus !== undefined)
@@ -246,7 +273,7 @@ export class TelemetryCall {
       grpcStatus: this.protocol === 'grpc' ? this.grpcStatus : undefined,
       responseFlags: this.responseFlags,
       connectionSecurityPolicy:
-        this.reporter === 'source' ? UNKNOWN : (this.connectionSecurityPolicy ?? 'none'),
+        this.connectionSecurityPolicy ?? (this.reporter === 'source' ? UNKNOWN : 'none'),
     });
     for (const metric of ISTIO_METRICS) {
       const policy = policies[metric];
@@ -322,13 +349,18 @@ export class TelemetryCall {
   }
 
   #sourcePeer(): PeerLabels {
-    return this.reporter === 'source' ? this.#settings.self : (this.peer ?? UNKNOWN_PEER);
+    if (this.reporter !== 'source') return this.peer ?? UNKNOWN_PEER;
+    const principal = this.sourcePrincipal;
+    return principal === undefined ? this.#settings.self : peerWithPrincipal(this.#settings.self, principal);
   }
 
   #destinationPeer(): PeerLabels {
     if (this.reporter === 'destination') return this.#settings.self;
     const endpoint = this.#endpoint;
-    return endpoint === undefined ? UNKNOWN_PEER : endpointPeerLabels(endpoint, this.#settings.clusterId);
+    if (endpoint === undefined) return UNKNOWN_PEER;
+    const labels = endpointPeerLabels(endpoint, this.#settings.clusterId);
+    const principal = this.destinationPrincipal;
+    return principal === undefined ? labels : peerWithPrincipal(labels, principal);
   }
 
   #service(): ServiceLabels {
@@ -336,6 +368,15 @@ export class TelemetryCall {
     const cluster = this.#cluster;
     return cluster === undefined ? UNKNOWN_SERVICE : serviceLabels(cluster);
   }
+}
+
+/** Server-side gRPC errors (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS). */
+const GRPC_SERVER_ERRORS: ReadonlySet<number> = new Set([2, 4, 12, 13, 14, 15]);
+
+/** `error.type` of a failed gRPC call: its status code, as a string; undefined when it did not fail. */
+function grpcErrorOf(code: number | undefined, reporter: Reporter): string | undefined {
+  if (code === undefined || code === 0) return undefined;
+  return reporter === 'source' || GRPC_SERVER_ERRORS.has(code) ? String(code) : undefined;
 }
 
 function errorTypeOf(error: Error): string {

@@ -1,5 +1,6 @@
 /**
- * How an attempt tells the channel's balancer which endpoint the mesh chose for it.
+ * How an attempt tells the channel's balancer which endpoint the mesh chose for it (with the
+ * transport its cluster asks for: a connection id, see endpoint-transport.ts).
  *
  * The interceptor picks the endpoint (route → subset → @weft/core's balancer, with outlier
  * ejections, hashing and retry host exclusion); the `weft_endpoints` picker only maps that choice
@@ -15,4 +16,4 @@ export const ENDPOINT_HINT_METADATA = 'x-weft-internal-endpoint';
  */
 export const PICK_FAILURE_METADATA = 'x-weft-internal-pick-failure';
 
-export type PickFailure = 'connect-failure' | 'unknown-endpoint' | 'no-endpoint-hint';
+export type PickFailure = 'connect-failure' | 'tls-auth-failure' | 'unknown-endpoint' | 'no-endpoint-hint';

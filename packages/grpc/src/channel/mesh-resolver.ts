@@ -1,9 +1,13 @@
 import { type ChannelOptions, experimental, type ServiceConfig, status as Status } from '@grpc/grpc-js';
-import { type Disposer, endpointKey, type Mesh } from '@weft/core';
+import type { Disposer, Mesh } from '@weft/core';
 import { parseTarget } from '../target/mesh-target.ts';
 import { ENDPOINT_BALANCER_NAME } from './endpoint-balancer.ts';
 import { MESH_CHANNEL_OPTION, meshOfChannel } from './mesh-channel-option.ts';
-import { reachableEndpoints } from './reachable-endpoints.ts';
+import {
+  CONNECTIONS_ATTRIBUTE,
+  type ReachableConnection,
+  reachableConnections,
+} from './reachable-endpoints.ts';
 import { resolveTargetService } from './target-service.ts';
 
 /** Every `weft:` channel balances with `weft_endpoints`; nothing else is configured per channel. */
@@ -17,13 +21,17 @@ const SERVICE_CONFIG: ServiceConfig = Object.freeze({
  * was created with (see MESH_CHANNEL_OPTION), to every endpoint a call to that service may be
  * routed to, and again whenever the mesh serves a new snapshot (configuration or registry
  * changed). No DNS is involved. The endpoints only tell the channel which subchannels to keep;
- * which one a call uses is the mesh interceptor's choice, per call.
+ * which one a call uses is the mesh interceptor's choice, per call. Each endpoint comes with the
+ * transport its cluster's TLS settings give it (reachable-endpoints.ts), so it is resolved again
+ * when the workload's identity arrives or changes source too (auto-mTLS depends on it).
  */
 export class MeshResolver implements experimental.Resolver {
   readonly #listener: experimental.ResolverListener;
   readonly #target: experimental.GrpcUri;
   readonly #mesh: Mesh | undefined;
   #disposeSnapshots: Disposer | undefined;
+  #disposeIdentitySlot: Disposer | undefined;
+  #disposeIdentity: Disposer | undefined;
   #lastReport: string | undefined;
   #isScheduled = false;
   #isDestroyed = false;
@@ -49,6 +57,13 @@ export class MeshResolver implements experimental.Resolver {
       // Synchronously with the swap: a call made right after applyConfig() returns finds the
       // new endpoints in the channel, not only in the snapshot.
       this.#disposeSnapshots = mesh.events.snapshot.on(() => this.#report(false));
+      // Auto-mTLS depends on whether the workload has a certificate: its first one (or a new
+      // identity source) moves new calls to mTLS connections.
+      this.#followIdentity(mesh);
+      this.#disposeIdentitySlot = mesh.events.identity.on(() => {
+        this.#followIdentity(mesh);
+        this.#report(false);
+      });
     }
     // A resolver must not call its listener synchronously from updateResolution.
     if (this.#isScheduled) return;
@@ -63,7 +78,16 @@ export class MeshResolver implements experimental.Resolver {
     this.#isDestroyed = true;
     this.#disposeSnapshots?.();
     this.#disposeSnapshots = undefined;
+    this.#disposeIdentitySlot?.();
+    this.#disposeIdentitySlot = undefined;
+    this.#disposeIdentity?.();
+    this.#disposeIdentity = undefined;
     this.#lastReport = undefined;
+  }
+
+  #followIdentity(mesh: Mesh): void {
+    this.#disposeIdentity?.();
+    this.#disposeIdentity = mesh.identity?.onChange(() => this.#report(false));
   }
 
   #report(isRequested: boolean): void {
@@ -81,19 +105,30 @@ export class MeshResolver implements experimental.Resolver {
       parsed === undefined ? undefined : resolveTargetService(view, parsed.hostName, parsed.port);
     // An unknown host resolves to no endpoints rather than an error: the interceptor answers each
     // call with a clear status (NR), and the host may join the mesh with a later snapshot.
-    const endpoints = service === undefined ? [] : reachableEndpoints(view, service.host, service.port);
-    const report = endpoints.map((endpoint) => endpointKey(endpoint.address, endpoint.port)).join(',');
+    const connections: ReachableConnection[] =
+      service === undefined
+        ? []
+        : reachableConnections(
+            view,
+            mesh.snapshot,
+            service.host,
+            service.port,
+            mesh.identity?.current() !== undefined,
+          );
+    const report = connections.map((connection) => connection.id).join(',');
     if (!isRequested && report === this.#lastReport) return;
     this.#lastReport = report;
     const note =
       service === undefined
         ? `${this.#target.path} is not a service of the mesh`
         : `${service.host}:${service.port}`;
+    const addresses = new Map<string, { host: string; port: number }>();
+    for (const connection of connections) {
+      addresses.set(connection.endpoint, { host: connection.host, port: connection.port });
+    }
     this.#listener(
-      experimental.statusOrFromValue(
-        endpoints.map((endpoint) => ({ addresses: [{ host: endpoint.address, port: endpoint.port }] })),
-      ),
-      {},
+      experimental.statusOrFromValue([...addresses.values()].map((address) => ({ addresses: [address] }))),
+      { [CONNECTIONS_ATTRIBUTE]: connections },
       experimental.statusOrFromValue(SERVICE_CONFIG),
       note,
     );

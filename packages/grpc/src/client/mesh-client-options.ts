@@ -11,7 +11,7 @@ import { MESH_CHANNEL_OPTION } from '../channel/mesh-channel-option.ts';
 import { registerWeft } from '../channel/registration.ts';
 import { resolveTargetService } from '../channel/target-service.ts';
 import { type MeshInterceptorOptions, meshInterceptor } from '../outbound/mesh-interceptor.ts';
-import { type MeshTransportSecurity, PLAINTEXT_TRANSPORT } from '../security/transport-security.ts';
+import { type MeshTransportSecurity, meshTransportSecurity } from '../security/transport-security.ts';
 import { parseTarget, WEFT_SCHEME, weftTarget } from '../target/mesh-target.ts';
 
 export interface MeshClientOptions extends MeshInterceptorOptions {
@@ -20,7 +20,11 @@ export interface MeshClientOptions extends MeshInterceptorOptions {
    * run before the mesh's, so they see one logical call per call.
    */
   readonly clientOptions?: ClientOptions;
-  /** Channel credentials from the mesh identity; see MeshTransportSecurity. Plaintext by default. */
+  /**
+   * How connections are secured; see MeshTransportSecurity. By default the mesh's: ISTIO_MUTUAL
+   * and auto-mTLS with the workload's identity (`mesh.identity`), the given credentials for
+   * plaintext endpoints. `PLAINTEXT_TRANSPORT` uses the given credentials everywhere.
+   */
   readonly transportSecurity?: MeshTransportSecurity;
 }
 
@@ -55,8 +59,8 @@ export function meshClientOptions(
     resolveTargetService(view, parsed.hostName, parsed.port) !== undefined;
   if (!isMeshed) return { ...given };
   const channelTarget = parsed.scheme === WEFT_SCHEME ? target : weftTarget(parsed.hostName, parsed.port);
-  const security = options.transportSecurity ?? PLAINTEXT_TRANSPORT;
-  const interceptor = meshInterceptor(mesh, target, options);
+  const security = options.transportSecurity ?? meshTransportSecurity(mesh);
+  const interceptor = meshInterceptor(mesh, target, { ...options, transportSecurity: security });
   const { interceptors, interceptor_providers: providers, ...rest } = given;
   return {
     ...rest,

@@ -12,9 +12,18 @@ export interface IncomingCall {
   readonly method: string;
   /** Epoch milliseconds (wall clock, as grpc-js deadlines are); Infinity when the caller set none. */
   readonly deadlineMs: number;
-  /** W3C trace context of the caller, when it sent one. */
+  /**
+   * W3C trace context the calls made for this one carry: the server span's, when telemetry
+   * recorded one, else the caller's as received.
+   */
   readonly traceparent?: string;
   readonly tracestate?: string;
+  /**
+   * Every trace header (W3C and B3, core's TRACE_CONTEXT_HEADERS) the calls made for this one
+   * carry, unless they set their own: written from the server span when there is one (so the next
+   * hop is its child), else copied from the caller's metadata.
+   */
+  readonly traceHeaders?: readonly (readonly [string, string])[];
   /** The call's request metadata, as received. */
   readonly metadata: Metadata;
 }

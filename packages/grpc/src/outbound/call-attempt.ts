@@ -29,6 +29,9 @@ export class CallAttempt {
   readonly call: AttemptCall;
   readonly runtime: ClusterRuntime;
   readonly endpointKey: string;
+  /** The connection (endpoint and transport) it was sent over, and whether that is mTLS. */
+  readonly connectionId: string;
+  readonly isMutualTls: boolean;
   /** 1 for the first try. */
   readonly number: number;
   readonly routeName: string;
@@ -48,6 +51,7 @@ export class CallAttempt {
     call: AttemptCall,
     runtime: ClusterRuntime,
     endpoint: PickedEndpoint,
+    connection: { readonly id: string; readonly isMutualTls: boolean },
     lease: PoolLease,
     number: number,
     routeName: string,
@@ -59,6 +63,8 @@ export class CallAttempt {
     this.#endpoint = endpoint;
     this.#lease = lease;
     this.endpointKey = endpoint.key;
+    this.connectionId = connection.id;
+    this.isMutualTls = connection.isMutualTls;
     this.number = number;
     this.routeName = routeName;
     this.startedAtMs = clock.now();

@@ -2,19 +2,22 @@ import type { Metadata } from '@grpc/grpc-js';
 import type { ClusterRuntime, CompiledRoute, HttpRouteSpec } from '@weft/core';
 import { ENDPOINT_HINT_METADATA } from '../channel/endpoint-hint.ts';
 import { currentIncomingCall } from '../inbound/incoming-call.ts';
+import { hasOwnTrace } from './call-telemetry.ts';
 import { applyMetadataOperations } from './metadata-operations.ts';
 
 /**
  * The metadata one attempt sends: a copy of the caller's (never edited in place — callers reuse
  * their Metadata objects), with the route's and the destination's header operations, the trace
- * context of the inbound call this one is made for (unless the caller set its own), and the
- * endpoint hint the channel's picker reads and removes.
+ * context — the call's client span when telemetry records one (`traceHeaders`), else the inbound
+ * call's this one is made for, unless the caller set its own — and the endpoint hint (the
+ * connection id) the channel's picker reads and removes.
  */
 export function attemptMetadata(
   callerMetadata: Metadata,
   route: CompiledRoute<HttpRouteSpec>,
   runtime: ClusterRuntime,
-  endpointKey: string,
+  connectionId: string,
+  traceHeaders: readonly (readonly [string, string])[] | undefined,
 ): Metadata {
   const metadata = callerMetadata.clone();
   const spec = route.spec;
@@ -22,12 +25,15 @@ export function attemptMetadata(
     applyMetadataOperations(metadata, destinationOf(spec, runtime)?.headers?.request);
     applyMetadataOperations(metadata, spec.headers?.request);
   }
-  const incoming = currentIncomingCall();
-  if (incoming?.traceparent !== undefined && metadata.get('traceparent').length === 0) {
-    metadata.set('traceparent', incoming.traceparent);
-    if (incoming.tracestate !== undefined) metadata.set('tracestate', incoming.tracestate);
+  if (traceHeaders !== undefined) {
+    for (const [name, value] of traceHeaders) metadata.set(name, value);
+  } else {
+    const inherited = currentIncomingCall()?.traceHeaders;
+    if (inherited !== undefined && inherited.length > 0 && !hasOwnTrace(metadata)) {
+      for (const [name, value] of inherited) metadata.set(name, value);
+    }
   }
-  metadata.set(ENDPOINT_HINT_METADATA, endpointKey);
+  metadata.set(ENDPOINT_HINT_METADATA, connectionId);
   return metadata;
 }
 

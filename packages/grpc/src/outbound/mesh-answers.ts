@@ -56,6 +56,17 @@ export const MeshAnswers = {
     errorCode: ErrorCodes.upstreamConnectFailure,
   }),
 
+  /**
+   * The endpoint's TLS handshake refused a certificate (the server's is not one the destination
+   * may present, or it refused ours): an authentication failure, Envoy's UF with a TLS error.
+   */
+  tlsRefused: (details: string): MeshStatus => ({
+    code: Status.UNAVAILABLE,
+    details,
+    flags: [ResponseFlags.upstreamConnectionFailure],
+    errorCode: ErrorCodes.unauthenticated,
+  }),
+
   perTryTimeout: (): MeshStatus => ({
     code: Status.DEADLINE_EXCEEDED,
     details: 'upstream request timeout (per-try timeout)',

@@ -2,6 +2,7 @@ import { InterceptingCall, type Interceptor, type ServiceDefinition, status as S
 import { ErrorCodes, type Mesh, type WorkloadView } from '@weft/core';
 import { resolveTargetService, type TargetService } from '../channel/target-service.ts';
 import { grpcEvents } from '../events/grpc-events.ts';
+import type { MeshTransportSecurity } from '../security/transport-security.ts';
 import { toStatusObject } from '../status/mesh-status.ts';
 import { ResponseFlags } from '../status/response-flags.ts';
 import { parseTarget } from '../target/mesh-target.ts';
@@ -19,6 +20,12 @@ export interface MeshInterceptorOptions {
   readonly service?: ServiceDefinition;
   /** Epoch milliseconds, for grpc-js's wall-clock deadlines; `Date.now` unless a test fakes it. */
   readonly wallClock?: () => number;
+  /**
+   * How the channel's connections are secured (meshClientOptions passes its own): telemetry
+   * reports each attempt's connection_security_policy and principals only when they follow the
+   * mesh's TLS settings. The mesh's by default.
+   */
+  readonly transportSecurity?: MeshTransportSecurity;
 }
 
 /**
@@ -46,6 +53,7 @@ export function meshInterceptor(
     retryPlanFor: retryPlans(),
     idempotency: new MethodIdempotency(options.service),
     wallClock: options.wallClock ?? Date.now,
+    isMeshTls: options.transportSecurity?.isMeshTls ?? true,
   };
   // The target resolves once per snapshot, not per call.
   let resolvedIn: WorkloadView | undefined;

@@ -19,18 +19,30 @@ import {
   pickWeighted,
   RetryController,
   type RetryRequestFacts,
+  type TelemetryCall,
   type TimerHandle,
   type WorkloadView,
 } from '@weft/core';
 import { PICK_FAILURE_METADATA } from '../channel/endpoint-hint.ts';
 import type { TargetService } from '../channel/target-service.ts';
 import { currentIncomingCall } from '../inbound/incoming-call.ts';
+import { connectionId, type EndpointTransport, endpointTransport } from '../security/endpoint-transport.ts';
 import { grpcStatusToHttp } from '../status/grpc-status-mapping.ts';
 import { type MeshStatus, toStatusObject } from '../status/mesh-status.ts';
+import { ResponseFlags } from '../status/response-flags.ts';
 import { type AttemptCall, type AttemptOwner, CallAttempt } from './call-attempt.ts';
 import { attemptWallDeadline, type CallDeadline, callDeadline, isDue } from './call-deadline.ts';
 import { callTypeOf, emitAttemptEvent, emitCallEvent } from './call-events.ts';
 import { attemptMetadata, callAuthority } from './call-metadata.ts';
+import {
+  endCancelled,
+  endWithMeshStatus,
+  endWithUpstreamStatus,
+  noteAttemptEnd,
+  noteAttemptTransport,
+  startClientTelemetry,
+  type TraceHeaderSink,
+} from './call-telemetry.ts';
 import { MeshAnswers } from './mesh-answers.ts';
 import { applyMetadataOperations } from './metadata-operations.ts';
 import { hashViewOf, metadataReader, routeRequestOf } from './metadata-reading.ts';
@@ -53,7 +65,7 @@ const NO_LISTENER: Partial<InterceptingListener> = Object.freeze({});
  * attempt is committed when its response metadata or first message arrives; only an attempt that
  * ends before that (a trailers-only status, a failed connect, a per-try timeout) can be retried.
  */
-export class MeshedCall implements AttemptOwner, RetryRequestFacts {
+export class MeshedCall implements AttemptOwner, RetryRequestFacts, TraceHeaderSink {
   readonly #context: OutboundContext;
   readonly #view: WorkloadView;
   readonly #service: TargetService;
@@ -86,6 +98,10 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
   /** Inside start(): a status decided now is delivered on the next tick (see #deliverStatus). */
   #isStarting = false;
   #admissionAbort: AbortController | undefined;
+  /** The call's telemetry (span, Istio metrics), when something records. */
+  #telemetry: TelemetryCall | undefined;
+  /** Trace context telemetry wrote for the attempts to carry. */
+  #traceHeaders: [string, string][] | undefined;
 
   constructor(
     context: OutboundContext,
@@ -135,6 +151,8 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
     this.#startedAtMs = mesh.clock.now();
     this.#isIdempotent = this.#context.idempotency.isIdempotent(this.#method, metadata);
     const request = routeRequestOf(this.#method, this.#authority, this.#service.port, metadata);
+    const incoming = currentIncomingCall();
+    this.#telemetry = startClientTelemetry(mesh, request, metadata, incoming, this);
     const route = this.#view
       .routeTable(this.#service.host, this.#service.port)
       ?.matchPath(request, this.#method);
@@ -143,6 +161,7 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
       return;
     }
     this.#route = route;
+    if (this.#telemetry !== undefined) this.#telemetry.routeName = route.name;
     const spec = route.spec;
     if (spec?.redirect !== undefined || spec?.directResponse !== undefined) {
       this.#answer(MeshAnswers.configured(spec, route.name));
@@ -154,7 +173,7 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
       this.#context.wallClock,
       route.timeoutMs,
       this.#options.deadline,
-      currentIncomingCall()?.deadlineMs,
+      incoming?.deadlineMs,
     );
     if (this.#deadline !== undefined) {
       const remainingMs = this.#deadline.atMs - this.#startedAtMs;
@@ -207,7 +226,16 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
     if (this.#isDone) return;
     this.#wasCancelled = true;
     this.#abandonAttempt(code, details);
+    const telemetry = this.#telemetry;
+    this.#telemetry = undefined;
+    if (telemetry !== undefined) endCancelled(telemetry, details, this.#isCommitted);
     this.#deliverStatus({ code, details, metadata: new Metadata() }, []);
+  }
+
+  // TraceHeaderSink: telemetry writes the client span's context here, for every attempt.
+  addTraceHeader(name: string, value: string): void {
+    this.#traceHeaders ??= [];
+    this.#traceHeaders.push([name, value]);
   }
 
   getPeer(): string {
@@ -243,11 +271,17 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
     this.#attempt = undefined;
     const pickFailure = status.metadata.get(PICK_FAILURE_METADATA)[0];
     if (pickFailure !== undefined) {
-      // The picker said no before anything was sent: a connect failure for retries and outliers.
-      if (pickFailure === 'connect-failure') attempt.runtime.recordLocalOriginFailure(attempt.endpointKey);
+      // The picker said no before anything was sent: a connect failure for retries and outliers;
+      // a certificate refused in the handshake is counted too, and never retried.
+      const isTlsAuth = pickFailure === 'tls-auth-failure';
+      if (pickFailure === 'connect-failure' || isTlsAuth)
+        attempt.runtime.recordLocalOriginFailure(attempt.endpointKey);
       emitAttemptEvent(this.#context, this.#method, attempt, status.code, 'connect-failure');
-      this.#decide(attempt, { kind: 'connect-failure' }, () =>
-        this.#answerFailure(MeshAnswers.connectFailure(status.details)),
+      this.#attemptEnded(attempt, isTlsAuth ? 'tls-auth-failure' : 'connect-failure');
+      this.#decide(attempt, { kind: isTlsAuth ? 'tls-auth-failure' : 'connect-failure' }, () =>
+        this.#answerFailure(
+          isTlsAuth ? MeshAnswers.tlsRefused(status.details) : MeshAnswers.connectFailure(status.details),
+        ),
       );
       return;
     }
@@ -258,6 +292,7 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
     if (status.code === Status.DEADLINE_EXCEEDED && !this.#isCommitted && (isPastDeadline || isPastPerTry)) {
       // grpc-js enforced the attempt's deadline a moment before the mesh's timer: the mesh's doing.
       emitAttemptEvent(this.#context, this.#method, attempt, status.code, 'per-try-timeout');
+      this.#attemptEnded(attempt, 'per-try-timeout');
       if (isPastDeadline) {
         attempt.runtime.recordLocalOriginFailure(attempt.endpointKey);
         this.#onTotalTimeout();
@@ -268,6 +303,8 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
     }
     attempt.runtime.recordStatus(attempt.endpointKey, grpcStatusToHttp(status.code));
     emitAttemptEvent(this.#context, this.#method, attempt, status.code, 'response');
+    // A trailers-only status is the attempt's answer (a committed one was noted at commit).
+    if (!this.#isCommitted) this.#attemptEnded(attempt, 200);
     if (this.#isCommitted || status.code === Status.OK) {
       this.#deliverStatus(status, []);
       return;
@@ -291,6 +328,7 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
     if (isAbandoning) {
       attempt.abandon(Status.DEADLINE_EXCEEDED, 'per-try timeout');
       emitAttemptEvent(this.#context, this.#method, attempt, Status.DEADLINE_EXCEEDED, 'per-try-timeout');
+      this.#attemptEnded(attempt, 'per-try-timeout');
     }
     attempt.runtime.recordLocalOriginFailure(attempt.endpointKey);
     this.#decide(attempt, { kind: 'per-try-timeout' }, () =>
@@ -384,12 +422,20 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
       return;
     }
     retry.beginAttempt(runtime.retryBudget);
+    const transport = endpointTransport(
+      runtime.cluster,
+      picked.endpoint,
+      mesh.snapshot,
+      mesh.identity?.current() !== undefined,
+    );
+    const id = connectionId(picked.key, transport);
     const attempt = new CallAttempt(
       this,
       mesh.clock,
       call,
       runtime,
       picked,
+      { id, isMutualTls: transport.kind === 'mtls' },
       lease,
       retry.attempts,
       route.name,
@@ -397,8 +443,9 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
     this.#attempt = attempt;
     this.#lastAttempt = attempt;
     picked.load.onStart();
+    this.#attemptStarted(runtime, picked.endpoint, transport);
     if (perTryMs !== undefined) attempt.startPerTryTimer(perTryMs);
-    call.start(attemptMetadata(this.#metadata, route, runtime, picked.key), attempt);
+    call.start(attemptMetadata(this.#metadata, route, runtime, id, this.#traceHeaders), attempt);
     if (this.#attempt !== attempt) return;
     this.#outgoing.startAttempt(call);
     if (this.#isReadPending) call.startRead();
@@ -423,6 +470,9 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
     attempt.settle(false);
     const decision = retry.endAttempt(outcome);
     if (!decision.shouldRetry) {
+      // Envoy logs URX when it delivers an answer it would have retried but for the limit.
+      if (decision.reason === 'attempts-exhausted' && retry.attempts > 1)
+        this.#telemetry?.addResponseFlag(ResponseFlags.retryLimitExceeded);
       deliver();
       return;
     }
@@ -436,6 +486,31 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
     if (this.#isCommitted) return;
     this.#isCommitted = true;
     attempt.clearPerTryTimer();
+    this.#attemptEnded(attempt, 200);
+  }
+
+  #attemptStarted(
+    runtime: ClusterRuntime,
+    endpoint: Parameters<TelemetryCall['attemptStarted']>[1],
+    transport: EndpointTransport,
+  ): void {
+    const telemetry = this.#telemetry;
+    if (telemetry === undefined) return;
+    telemetry.attemptStarted(runtime.cluster, endpoint);
+    if (this.#context.isMeshTls) noteAttemptTransport(telemetry, this.#context.mesh, transport);
+  }
+
+  /** Reports how an attempt ended to telemetry (a span event, upstream_service_time). */
+  #attemptEnded(attempt: CallAttempt, result: 200 | string): void {
+    const telemetry = this.#telemetry;
+    if (telemetry === undefined) return;
+    noteAttemptEnd(
+      telemetry,
+      this.#context.mesh,
+      attempt.connectionId,
+      this.#context.isMeshTls && attempt.isMutualTls,
+      result,
+    );
   }
 
   #onTotalTimeout(): void {
@@ -461,6 +536,7 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
     if (attempt === undefined) return;
     this.#attempt = undefined;
     attempt.abandon(code, details);
+    if (!this.#isCommitted) this.#attemptEnded(attempt, 'reset');
     emitAttemptEvent(this.#context, this.#method, attempt, code, 'abandoned');
   }
 
@@ -471,6 +547,9 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
 
   #answer(status: MeshStatus): void {
     if (this.#isDone) return;
+    const telemetry = this.#telemetry;
+    this.#telemetry = undefined;
+    if (telemetry !== undefined) endWithMeshStatus(telemetry, status);
     this.#deliverStatus(toStatusObject(status), status.flags, status.errorCode);
   }
 
@@ -483,6 +562,12 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts {
   #deliverStatus(status: StatusObject, flags: readonly string[], errorCode?: MeshStatus['errorCode']): void {
     if (this.#isDone) return;
     this.#finish(status.code);
+    const telemetry = this.#telemetry;
+    if (telemetry !== undefined) {
+      // Not a mesh-made status (#answer ends those) nor a cancellation: the upstream's.
+      this.#telemetry = undefined;
+      endWithUpstreamStatus(telemetry, status.code);
+    }
     const listener = this.#listener;
     const isNullMessageOwed = this.#isUnaryResponse && !this.#hasDeliveredMessage;
     const deliver = () => {

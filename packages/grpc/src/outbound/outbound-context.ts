@@ -18,6 +18,8 @@ export interface OutboundContext {
   readonly idempotency: MethodIdempotency;
   /** Epoch milliseconds: grpc-js deadlines are wall-clock dates. */
   readonly wallClock: () => number;
+  /** The channel's connections follow the mesh's TLS settings (MeshTransportSecurity.isMeshTls). */
+  readonly isMeshTls: boolean;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   type status as Status,
   type sendUnaryData,
 } from '@grpc/grpc-js';
+import { MeshServer } from '../../src/index.ts';
 import { type EchoReply, type EchoRequest, echoService } from './echo-service.ts';
 
 /** What a server saw of one call. */
@@ -58,7 +59,10 @@ export interface EchoServer {
 }
 
 export interface EchoServerOptions {
-  /** The grpc-js Server to add the service to (e.g. one from createMeshServer); a plain one if absent. */
+  /**
+   * The grpc-js Server to add the service to (e.g. one from createMeshServer); a plain one if
+   * absent. A MeshServer serves with `listen` (the mesh's mTLS), any other with `bindAsync`.
+   */
   readonly server?: Server;
 }
 
@@ -191,11 +195,14 @@ export async function startEchoServer(name: string, options: EchoServerOptions =
     Collect: collect,
     Chat: chat,
   });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
-      error === null ? resolve(bound) : reject(error),
-    ),
-  );
+  const port =
+    server instanceof MeshServer
+      ? await server.listen(0, '127.0.0.1')
+      : await new Promise<number>((resolve, reject) =>
+          server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
+            error === null ? resolve(bound) : reject(error),
+          ),
+        );
   return {
     name,
     port,

@@ -7,6 +7,7 @@ import {
   type RetryPlan,
 } from '@weft/core';
 import type { Dispatcher } from 'undici';
+import { addRequestContextHeaders } from '../propagation/context-headers.ts';
 import type { EndpointPoolOptions } from './endpoint-pool-options.ts';
 import { MeshedRequest, type OutboundContext } from './meshed-request.ts';
 import { DEFAULT_MAX_REPLAY_BYTES, ReplayableBody } from './replayable-body.ts';
@@ -14,12 +15,19 @@ import { headerValue, readRequestHeaders } from './request-headers.ts';
 import { ResponseFlags } from './response-flags.ts';
 import { deliverSyntheticResponse } from './synthetic-response.ts';
 import { parseOrigin } from './target.ts';
+import { UpstreamTransport } from './tls/upstream-transport.ts';
 
 export interface MeshInterceptorOptions {
   /** Largest streamed request body buffered so the request can be retried (64 KiB). */
   readonly maxReplayBytes?: number;
   /** Where endpoint origins' connection settings are recorded for the Agent's pool factory. */
   readonly endpointPools?: EndpointPoolOptions;
+  /**
+   * Makes the TLS connections (mTLS, origination) and owns their pools; createMeshDispatcher
+   * passes one it closes with the dispatcher. Without one, the interceptor makes its own, whose
+   * idle connections close after undici's keep-alive timeout.
+   */
+  readonly transport?: UpstreamTransport;
 }
 
 /**
@@ -47,13 +55,19 @@ export function meshInterceptor(
     }
     return plan;
   };
+  const transport =
+    options.transport ??
+    new UpstreamTransport(
+      mesh,
+      options.endpointPools === undefined ? {} : { endpointPools: options.endpointPools },
+    );
   return (dispatch) => {
     const context: OutboundContext = {
       mesh,
       dispatch,
       retryPlanFor,
       retryRuntime: { clock: mesh.clock, random: mesh.random, events: mesh.events.retry },
-      ...(options.endpointPools === undefined ? {} : { endpointPools: options.endpointPools }),
+      transport,
     };
     return (dispatchOptions, handler) => {
       const origin = parseOrigin(dispatchOptions.origin);
@@ -83,6 +97,8 @@ export function meshInterceptor(
         return dispatch(dispatchOptions, handler);
       }
       const headers = readRequestHeaders(dispatchOptions.headers);
+      // Inside an inbound request's handler: its trace, end-user, request id and deadline go along.
+      addRequestContextHeaders(headers);
       const authority = headerValue(headers, 'host') ?? origin.authority;
       const request = new MeshedRequest(
         context,

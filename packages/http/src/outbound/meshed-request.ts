@@ -28,9 +28,8 @@ import {
   type WorkloadView,
 } from '@weft/core';
 import type { Dispatcher } from 'undici';
-import type { EndpointPoolOptions } from './endpoint-pool-options.ts';
 import { applyHeaderOperations } from './header-operations.ts';
-import { formatAddress, mirrorRequest } from './mirror.ts';
+import { mirrorRequest } from './mirror.ts';
 import { startOutboundTelemetry } from './outbound-telemetry.ts';
 import type { ReplayableBody } from './replayable-body.ts';
 import { cookieValue, type HeaderRecord, headerValue } from './request-headers.ts';
@@ -39,7 +38,10 @@ import { directResponse, redirectResponse } from './route-answers.ts';
 import { compiledRewrite, rewritePath } from './route-rewrite.ts';
 import { deliverSyntheticResponse, type SyntheticResponse } from './synthetic-response.ts';
 import type { MeshedTarget } from './target.ts';
-import { classifyTransportError } from './transport-errors.ts';
+import { type EndpointTransport, transportError } from './tls/endpoint-transport.ts';
+import { noteTransport, noteVerifiedPeer } from './tls/transport-telemetry.ts';
+import type { UpstreamTransport } from './tls/upstream-transport.ts';
+import { classifyTransportError, transportFailureReason } from './transport-errors.ts';
 
 /** Istio's `host_selection_retry_max_attempts` for retryIgnorePreviousHosts. */
 const HOST_SELECTION_RETRIES = 5;
@@ -51,7 +53,8 @@ export interface OutboundContext {
   readonly retryPlanFor: (route: CompiledRoute<HttpRouteSpec>) => RetryPlan;
   /** The retry controllers' collaborators, built once per interceptor. */
   readonly retryRuntime: RetryRuntime;
-  readonly endpointPools?: EndpointPoolOptions;
+  /** How attempts reach endpoints: plaintext, mTLS or TLS origination (tls/upstream-transport.ts). */
+  readonly transport: UpstreamTransport;
 }
 
 /**
@@ -355,6 +358,24 @@ export class MeshedRequest implements Dispatcher.DispatchController {
       });
       return;
     }
+    const transport = this.#context.transport.forAttempt(
+      runtime,
+      picked.endpoint,
+      this.#target.scheme,
+      this.#authority,
+    );
+    if (transport.kind === 'refused') {
+      // mTLS required without a certificate, or settings Weft cannot honour: nothing is sent.
+      release();
+      if (this.#call !== undefined) this.#call.upstreamTransportFailureReason = transport.error.message;
+      this.#answer({
+        status: 503,
+        body: `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${transport.error.message}`,
+        flags: [ResponseFlags.upstreamConnectionFailure],
+        errorCode: transport.error.code,
+      });
+      return;
+    }
     retry.beginAttempt(runtime.retryBudget);
     const headers = this.#attemptHeaders(route, runtime);
     const attempt = new Attempt(this, this.#context.mesh.clock, {
@@ -364,39 +385,56 @@ export class MeshedRequest implements Dispatcher.DispatchController {
       load: picked.load,
       release,
       route,
+      transport,
     });
     this.#attempt = attempt;
-    this.#call?.attemptStarted(runtime.cluster, picked.endpoint);
+    if (this.#call !== undefined) {
+      this.#call.attemptStarted(runtime.cluster, picked.endpoint);
+      noteTransport(this.#call, transport);
+    }
     const perTry = route.retry.perTryTimeoutMs;
     if (perTry !== undefined) {
       attempt.timer = this.#context.mesh.clock.setTimeout(() => attempt.onPerTryTimeout(), perTry);
     }
     picked.load.onStart();
-    const origin = this.#originOf(picked.endpoint, runtime);
-    this.#context.dispatch(
-      {
-        ...this.#options,
-        origin,
-        path: this.#outboundPath,
-        headers,
-        body,
-      },
-      attempt,
-    );
+    if (transport.kind === 'plaintext') {
+      this.#context.dispatch(
+        { ...this.#options, origin: transport.origin, path: this.#outboundPath, headers, body },
+        attempt,
+      );
+    } else {
+      transport.pool.dispatch(
+        {
+          ...this.#options,
+          origin: transport.origin,
+          path: this.#outboundPath,
+          headers,
+          body,
+          servername: transport.servername,
+        } as Dispatcher.DispatchOptions,
+        attempt,
+      );
+    }
   }
 
   /** An attempt got response headers: deliver them, or retry. */
   onAttemptResponse(attempt: Attempt, status: number, headers: IncomingHttpHeaders): boolean {
     const outcome: AttemptOutcome = { kind: 'response', status, headers: headerReader(headers) };
     attempt.runtime.recordStatus(attempt.endpointKey, status);
-    this.#call?.attemptEnded(status);
+    if (this.#call !== undefined) {
+      noteVerifiedPeer(this.#call, attempt.transport);
+      this.#call.attemptEnded(status);
+    }
     return this.#decide(attempt, outcome) === 'deliver';
   }
 
   /** An attempt failed before its response was delivered. */
   onAttemptFailure(attempt: Attempt, outcome: AttemptOutcome, error: Error): void {
     if (outcome.kind !== 'overflow') attempt.runtime.recordLocalOriginFailure(attempt.endpointKey);
-    this.#call?.attemptEnded(outcome.kind);
+    if (this.#call !== undefined) {
+      this.#call.upstreamTransportFailureReason = transportFailureReason(error);
+      this.#call.attemptEnded(outcome.kind);
+    }
     const verdict = this.#decide(attempt, outcome);
     if (verdict === 'deliver') this.#failWith(outcome, error);
   }
@@ -451,17 +489,6 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     applyHeaderOperations(headers, route.spec?.headers?.request);
     headers.host = this.#authority;
     return headers;
-  }
-
-  /** `http://address:port`, built once per endpoint (endpoints live as long as their snapshot). */
-  #originOf(endpoint: ClusterEndpoint, runtime: ClusterRuntime): string {
-    let origin = endpointOrigins.get(endpoint);
-    if (origin === undefined) {
-      origin = `http://${formatAddress(endpoint.address)}:${endpoint.port}`;
-      endpointOrigins.set(endpoint, origin);
-      this.#context.endpointPools?.remember(origin, runtime);
-    }
-    return origin;
   }
 
   /** What consistent hashing reads of this request (DestinationRule `consistentHash`). */
@@ -535,11 +562,19 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     let status = 503;
     let body = `upstream connect error or disconnect/reset before headers. reset reason: ${error.message}`;
     let errorCode: ErrorCode = ErrorCodes.upstreamReset;
+    const tlsReason = transportFailureReason(error);
     switch (outcome.kind) {
       case 'connect-failure':
         flags.push(ResponseFlags.upstreamConnectionFailure);
         body = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
+        if (tlsReason !== undefined) body += `, transport failure reason: ${tlsReason}`;
         errorCode = ErrorCodes.upstreamConnectFailure;
+        break;
+      case 'tls-auth-failure':
+        // A certificate refused in the handshake: Envoy's UF with the TLS error, never retried.
+        flags.push(ResponseFlags.upstreamConnectionFailure);
+        body = `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${tlsReason ?? error.message}`;
+        errorCode = ErrorCodes.unauthenticated;
         break;
       case 'per-try-timeout':
         flags.push(ResponseFlags.upstreamTimeout);
@@ -629,6 +664,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** `address:port`, as the balancer keys it; what outlier detection is told. */
   readonly endpointKey: string;
   readonly route: CompiledRoute<HttpRouteSpec>;
+  /** How this attempt reached its endpoint (plaintext, mTLS, TLS origination). */
+  readonly transport: EndpointTransport;
   controller: Dispatcher.DispatchController | undefined;
   timer: TimerHandle | undefined;
   isDelivering = false;
@@ -650,6 +687,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.#load = parts.load;
     this.#release = parts.release;
     this.route = parts.route;
+    this.transport = parts.transport;
     this.#startedMs = clock.now();
   }
 
@@ -720,7 +758,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     this.#settle(false);
     this.#isAbandoned = true;
-    this.#request.onAttemptFailure(this, classifyTransportError(error, this.#hasRequestStarted), error);
+    const cause = transportError(error, this.transport);
+    this.#request.onAttemptFailure(this, classifyTransportError(cause, this.#hasRequestStarted), cause);
   }
 
   #clearTimer(): void {
@@ -751,6 +790,7 @@ interface AttemptParts {
   /** Gives back the connection-pool lease; called exactly once. */
   readonly release: () => void;
   readonly route: CompiledRoute<HttpRouteSpec>;
+  readonly transport: EndpointTransport;
 }
 
 function headerReader(headers: IncomingHttpHeaders): { get(name: string): string | undefined } {
@@ -761,8 +801,6 @@ function headerReader(headers: IncomingHttpHeaders): { get(name: string): string
     },
   };
 }
-
-const endpointOrigins = new WeakMap<ClusterEndpoint, string>();
 
 const headerOperations = new WeakMap<CompiledRoute<HttpRouteSpec>, { request: boolean; response: boolean }>();
 

@@ -54,19 +54,23 @@ export function mirrorRequest(
     };
     const cluster = view.cluster(target);
     if (cluster === undefined) continue;
-    const picked = mesh.clusters.forCluster(cluster).balancer.picker().pick();
+    const runtime = mesh.clusters.forCluster(cluster);
+    const picked = runtime.balancer.picker().pick();
     if (picked === undefined) continue;
-    const shadowHeaders: HeaderRecord = { ...headers, host: shadowAuthority(authority) };
-    context.dispatch(
-      {
-        ...options,
-        origin: `http://${formatAddress(picked.endpoint.address)}:${picked.endpoint.port}`,
-        path,
-        headers: shadowHeaders,
-        body: body.next(),
-      },
-      DISCARD,
-    );
+    const shadowHost = shadowAuthority(authority);
+    // The copy is secured as a request to that destination would be (mTLS, origination); one that
+    // may not be sent (mTLS without a certificate) is not sent at all.
+    const scheme = options.origin?.toString().startsWith('https:') === true ? 'https' : 'http';
+    const transport = context.transport.forAttempt(runtime, picked.endpoint, scheme, shadowHost);
+    if (transport.kind === 'refused') continue;
+    const shadowHeaders: HeaderRecord = { ...headers, host: shadowHost };
+    const copy = { ...options, origin: transport.origin, path, headers: shadowHeaders, body: body.next() };
+    if (transport.kind === 'plaintext') context.dispatch(copy, DISCARD);
+    else
+      transport.pool.dispatch(
+        { ...copy, servername: transport.servername } as Dispatcher.DispatchOptions,
+        DISCARD,
+      );
   }
 }
 

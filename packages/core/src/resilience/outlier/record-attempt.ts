@@ -12,6 +12,7 @@ export function recordAttempt(detector: OutlierDetector, endpoint: string, outco
       detector.recordHttpStatus(endpoint, outcome.status);
       return;
     case 'connect-failure':
+    case 'tls-auth-failure':
     case 'refused-stream':
     case 'reset':
     case 'per-try-timeout':

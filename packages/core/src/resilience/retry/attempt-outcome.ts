@@ -46,7 +46,13 @@ export type AttemptOutcome =
   /** A circuit breaker is open (fail fast). Never retried: retrying a breaker drop is the storm it prevents. */
   | { readonly kind: 'circuit-open' }
   /** The route's fault injection aborted the request. Never retried: see classify-outcome.ts. */
-  | { readonly kind: 'fault-injected' };
+  | { readonly kind: 'fault-injected' }
+  /**
+   * The TLS handshake failed on authentication: one side refused the other's certificate (expired,
+   * untrusted, a SPIFFE ID the destination may not run as, none sent). Never retried: the same
+   * peer refuses again, and a retry elsewhere would hide the misconfiguration (bad-inputs E1, E4).
+   */
+  | { readonly kind: 'tls-auth-failure' };
 
 /**
  * Whether the request may have been seen by the upstream application — the line after which a
@@ -55,7 +61,9 @@ export type AttemptOutcome =
  * A request has reached the upstream once any byte of it may have been written to a connection
  * that the upstream accepted, unless the upstream has said it did not process it. So:
  * - never reached: connect-failure (no connection), refused-stream (the upstream refused the
- *   stream before processing it), a reset before any byte was written, and the local outcomes
+ *   stream before processing it), tls-auth-failure (a server that refused the client's
+ *   certificate never hands the request to its application, even when TLS 1.3 let the client
+ *   write it first), a reset before any byte was written, and the local outcomes
  *   (overflow, circuit-open, fault-injected) that never left the process;
  * - reached: any response (even a 503 may have done work), a reset after the request was written,
  *   and a per-try timeout (the upstream may still be working on it).
@@ -64,6 +72,7 @@ export function hasReachedUpstream(outcome: AttemptOutcome): boolean {
   switch (outcome.kind) {
     case 'connect-failure':
     case 'refused-stream':
+    case 'tls-auth-failure':
     case 'overflow':
     case 'circuit-open':
     case 'fault-injected':

@@ -25,7 +25,9 @@ import type { RetryPlan } from './retry-plan.ts';
  *   router and its retry policy ever see the request, so Istio users observe that aborts are not
  *   retried; retrying here would hide the fault the operator asked for (a 100% abort would just
  *   be retried `attempts` times and then fail anyway);
- * - a reset after the response started: the caller already has the response.
+ * - a reset after the response started: the caller already has the response;
+ * - `tls-auth-failure`: a certificate refused in the handshake is an authentication failure, not
+ *   a network one; the same peer refuses again (bad-inputs E1, E4).
  */
 export function classifyOutcome(outcome: AttemptOutcome, plan: RetryPlan): RetryConditionSet {
   switch (outcome.kind) {
@@ -41,6 +43,7 @@ export function classifyOutcome(outcome: AttemptOutcome, plan: RetryPlan): Retry
     case 'overflow':
     case 'circuit-open':
     case 'fault-injected':
+    case 'tls-auth-failure':
       return 0;
     case 'response':
       return classifyResponse(outcome.status, outcome.headers, outcome.grpcStatus, plan);

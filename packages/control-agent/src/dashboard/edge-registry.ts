@@ -1,0 +1,224 @@
+import type { EdgeDestination, EdgeReport, EjectionState } from '@weft/core';
+import {
+  addEdgeCounts,
+  DEFAULT_EDGE_WINDOW,
+  type EdgeTotals,
+  EdgeWindow,
+  type EdgeWindowSettings,
+  emptyEdgeTotals,
+} from './edge-window.ts';
+import { latencyQuantileMs } from './latency-quantile.ts';
+
+/** Who sent an edge: the watch's workload and namespace, and the labels its reports give. */
+export interface EdgeSource {
+  readonly namespace: string;
+  readonly workload: string;
+  readonly app: string;
+  readonly version: string;
+  /** The FQDN of the service the source serves, when it serves one. */
+  readonly service?: string;
+}
+
+/** One edge over a window, added up over every client of the same source workload. */
+export interface MergedEdge {
+  readonly source: EdgeSource;
+  readonly destination: EdgeDestination;
+  readonly protocol: 'http' | 'grpc';
+  readonly requests: number;
+  readonly errors: number;
+  readonly codes: Readonly<Record<string, number>>;
+  readonly latencyMs: readonly number[];
+  readonly durationMsSum: number;
+  readonly requestBytes: number;
+  readonly responseBytes: number;
+  readonly mtlsRequests: number;
+  readonly faults: number;
+  /** Requests per second over the time the reports cover. */
+  readonly requestsPerSecond: number;
+  /** errors / requests (0 without requests). */
+  readonly errorRate: number;
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
+  /** How many clients reported this edge in the window. */
+  readonly reporters: number;
+}
+
+/** What one client reported, as of its latest report. */
+export interface ClientEdgeSummary {
+  readonly clientId: string;
+  readonly source: EdgeSource;
+  readonly lastReportAgoMs: number;
+  readonly edges: number;
+  readonly requests: number;
+  readonly ejections: readonly EjectionState[];
+  readonly faults: readonly { route: string; delays: number; aborts: number; overflows: number }[];
+  readonly certificate: EdgeReport['certificate'] | null;
+  readonly dropped: { readonly edges: number; readonly requests: number; readonly reports: number };
+}
+
+/** `GET /v1/edges`: the window's edges, merged per source workload, and each reporting client. */
+export interface EdgeView {
+  readonly windowMs: number;
+  readonly bucketMs: number;
+  readonly edges: readonly MergedEdge[];
+  readonly clients: readonly ClientEdgeSummary[];
+}
+
+interface ClientEdges {
+  readonly clientId: string;
+  source: EdgeSource;
+  readonly window: EdgeWindow;
+  lastReportMs: number;
+  lastIntervalMs: number;
+  ejections: readonly EjectionState[];
+  certificate: EdgeReport['certificate'] | undefined;
+}
+
+/**
+ * The edge reports of this agent's clients (PROTOCOL.md §3.8), each in its own sliding window,
+ * merged per edge on request. Bounded: at most `maxClients` clients (the one silent longest is
+ * forgotten first), and a client silent for longer than the window is forgotten anyway. On etcd,
+ * every agent holds what its own clients report.
+ */
+export class EdgeRegistry {
+  readonly #settings: EdgeWindowSettings;
+  readonly #maxClients: number;
+  readonly #clients = new Map<string, ClientEdges>();
+
+  constructor(options: { readonly maxClients: number; readonly window?: EdgeWindowSettings }) {
+    this.#settings = options.window ?? DEFAULT_EDGE_WINDOW;
+    this.#maxClients = Math.max(1, options.maxClients);
+  }
+
+  /** The longest window served. */
+  get maxWindowMs(): number {
+    return this.#settings.bucketMs * this.#settings.buckets;
+  }
+
+  get bucketMs(): number {
+    return this.#settings.bucketMs;
+  }
+
+  record(clientId: string, source: EdgeSource, report: EdgeReport, nowMs: number): void {
+    let entry = this.#clients.get(clientId);
+    if (entry === undefined) {
+      entry = {
+        clientId,
+        source,
+        window: new EdgeWindow(this.#settings),
+        lastReportMs: nowMs,
+        lastIntervalMs: report.intervalMs,
+        ejections: [],
+        certificate: undefined,
+      };
+    }
+    // Re-inserted so that map order stays "silent longest first" for eviction.
+    this.#clients.delete(clientId);
+    this.#clients.set(clientId, entry);
+    entry.source = source;
+    entry.window.add(nowMs, report);
+    entry.lastReportMs = nowMs;
+    entry.lastIntervalMs = report.intervalMs;
+    entry.ejections = report.ejections;
+    entry.certificate = report.certificate;
+    this.#forgetStale(nowMs);
+    while (this.#clients.size > this.#maxClients) {
+      const oldest = this.#clients.keys().next().value;
+      if (oldest === undefined) break;
+      this.#clients.delete(oldest);
+    }
+  }
+
+  /** The latest certificate a client reported, if any. */
+  certificateOf(clientId: string): EdgeReport['certificate'] | undefined {
+    return this.#clients.get(clientId)?.certificate;
+  }
+
+  /** Milliseconds since a client's last report; undefined when it has none in memory. */
+  lastReportAgoMs(clientId: string, nowMs: number): number | undefined {
+    const entry = this.#clients.get(clientId);
+    return entry === undefined ? undefined : nowMs - entry.lastReportMs;
+  }
+
+  view(nowMs: number, windowMs: number): EdgeView {
+    this.#forgetStale(nowMs);
+    const sums = new Map<
+      string,
+      { source: EdgeSource; totals: EdgeTotals; rate: number; reporters: number }
+    >();
+    const clients: ClientEdgeSummary[] = [];
+    for (const entry of this.#clients.values()) {
+      const window = entry.window.totals(nowMs, windowMs);
+      const { source } = entry;
+      // Silence past one report interval counts as time with no requests, so that the rate of a
+      // client that went away decays instead of freezing at its last value.
+      const silentMs = Math.max(0, nowMs - entry.lastReportMs - entry.lastIntervalMs);
+      const coveredMs = Math.max(1, (window?.coveredMs ?? 0) + silentMs);
+      let requests = 0;
+      for (const [key, edge] of window?.edges ?? []) {
+        const mergedKey = `${source.namespace}/${source.workload}|${source.app}|${source.version}|${source.service ?? ''}|${key}`;
+        let sum = sums.get(mergedKey);
+        if (sum === undefined) {
+          sum = { source, totals: emptyEdgeTotals(edge), rate: 0, reporters: 0 };
+          sums.set(mergedKey, sum);
+        }
+        addEdgeCounts(sum.totals, edge);
+        sum.rate += (edge.requests * 1000) / coveredMs;
+        sum.reporters += 1;
+        requests += edge.requests;
+      }
+      clients.push({
+        clientId: entry.clientId,
+        source,
+        lastReportAgoMs: nowMs - entry.lastReportMs,
+        edges: window?.edges.size ?? 0,
+        requests,
+        ejections: entry.ejections,
+        faults: [...(window?.faults ?? [])].map(([route, fault]) => ({ route, ...fault })),
+        certificate: entry.certificate ?? null,
+        dropped: {
+          edges: window?.droppedEdges ?? 0,
+          requests: window?.droppedRequests ?? 0,
+          reports: window?.droppedReports ?? 0,
+        },
+      });
+    }
+    const edges: MergedEdge[] = [...sums.values()].map(({ source, totals, rate, reporters }) => ({
+      source,
+      ...totals,
+      requestsPerSecond: round(rate, 3),
+      errorRate: totals.requests === 0 ? 0 : round(totals.errors / totals.requests, 4),
+      p50Ms: roundOrNull(latencyQuantileMs(totals.latencyMs, 0.5)),
+      p99Ms: roundOrNull(latencyQuantileMs(totals.latencyMs, 0.99)),
+      reporters,
+    }));
+    edges.sort((a, b) => b.requests - a.requests);
+    return {
+      windowMs: this.clampWindowMs(windowMs),
+      bucketMs: this.#settings.bucketMs,
+      edges,
+      clients,
+    };
+  }
+
+  /** `windowMs` within what the buckets hold: one bucket to all of them. */
+  clampWindowMs(windowMs: number): number {
+    return Math.min(this.maxWindowMs, Math.max(this.#settings.bucketMs, windowMs));
+  }
+
+  #forgetStale(nowMs: number): void {
+    const horizonMs = nowMs - this.maxWindowMs - this.#settings.bucketMs;
+    for (const [clientId, entry] of this.#clients) {
+      if (entry.lastReportMs < horizonMs) this.#clients.delete(clientId);
+    }
+  }
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+function roundOrNull(value: number | undefined): number | null {
+  return value === undefined ? null : round(value, 2);
+}
