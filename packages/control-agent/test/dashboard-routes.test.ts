@@ -212,6 +212,39 @@ describe('the dashboard on a real agent', () => {
     expect(state.edgeReporting.reportingClients).toBe(1);
   });
 
+  it('reads a certificate from the config dump a client posted when its edge reports carry none', async () => {
+    const watch = await rawWatch(agent, 'details-v1-0');
+    const posted = await fetch(`${agent.url}/v1/clients/details-v1-0/config`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-weft-stream-token': watch.token },
+      body: JSON.stringify({
+        mark: watch.mark,
+        configDump: {
+          secret: {
+            state: 'active',
+            spiffeId: 'spiffe://cluster.local/ns/default/sa/bookinfo-details',
+            certificate: { notAfter: new Date(Date.now() + 30 * 60_000).toISOString() },
+          },
+        },
+      }),
+    });
+    expect(posted.status).toBe(200);
+    await posted.body?.cancel();
+    const state = (await (await fetch(`${agent.url}/v1/dashboard/state`)).json()) as {
+      workloads: {
+        clientId: string;
+        certificate: { spiffeId: string; expiresInMs: number; from: string } | null;
+      }[];
+    };
+    const certificate = state.workloads.find((workload) => workload.clientId === 'details-v1-0')?.certificate;
+    expect(certificate).toMatchObject({
+      spiffeId: 'spiffe://cluster.local/ns/default/sa/bookinfo-details',
+      from: 'config-dump',
+    });
+    expect(certificate?.expiresInMs).toBeGreaterThan(25 * 60_000);
+    expect(certificate?.expiresInMs).toBeLessThanOrEqual(30 * 60_000);
+  });
+
   it('details a service: workloads, the VirtualService and DestinationRule as applied, ejections and faults its callers report', async () => {
     const caller = await rawWatch(agent, 'productpage-v1-0');
     const empty = (await (await fetch(`${agent.url}/v1/dashboard/services/${REVIEWS}`)).json()) as Record<
@@ -322,6 +355,20 @@ describe('the dashboard on a real agent', () => {
     for (let attempt = 0; attempt < 20 && next.graph.edges.length === 0; attempt++)
       next = (await events.nextState()) as typeof next;
     expect(next.graph.edges).toEqual([expect.objectContaining({ to: `svc:${REVIEWS}:v2`, requests: 9 })]);
+  });
+
+  it('sends nothing while the state stays the same', async () => {
+    const events = await readEvents(`${agent.url}/v1/dashboard/events`);
+    await events.nextState();
+    // Refreshes run every 50 ms; an idle mesh gives the same state each time.
+    await expect(events.nextState(500)).rejects.toThrow(/timed out/);
+    const caller = await rawWatch(agent, 'productpage-v1-0');
+    expect(await caller.report('ack')).toBe(200);
+    const changed = (await events.nextState()) as { workloads: { clientId: string; status: string }[] };
+    expect(changed.workloads.map((workload) => [workload.clientId, workload.status])).toContainEqual([
+      'productpage-v1-0',
+      expect.any(String),
+    ]);
   });
 
   it('ends the streams when the agent closes, and caps how many may be open', async () => {

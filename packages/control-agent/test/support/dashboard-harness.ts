@@ -141,6 +141,8 @@ export async function readEvents(url: string, headers: Record<string, string> = 
   const reader = response.body?.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
+  // A read a timed-out wait left pending: the next wait takes it over, so no chunk is lost.
+  let pending: ReturnType<NonNullable<typeof reader>['read']> | undefined;
   const nextState = async (timeoutMs = 5_000): Promise<Record<string, unknown>> => {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
@@ -156,7 +158,9 @@ export async function readEvents(url: string, headers: Record<string, string> = 
         continue;
       }
       if (reader === undefined) throw new Error('the answer has no body');
-      const chunk = await withTimeout(reader.read(), deadline - performance.now(), 'a dashboard event');
+      pending ??= reader.read();
+      const chunk = await withTimeout(pending, deadline - performance.now(), 'a dashboard event');
+      pending = undefined;
       if (chunk.done) throw new Error('the event stream ended');
       buffer += decoder.decode(chunk.value, { stream: true });
     }

@@ -29,7 +29,8 @@ export interface EdgeReporterDeps {
  * kept: its counts are lost, and the next report counts it in `dropped.reports`, so the agent
  * shows a gap rather than a burst. A tick that finds the previous report still in flight leaves
  * the counts to accumulate for the next one. With nothing to report, a report still goes every
- * QUIET_TICKS_PER_REPORT ticks, so that the agent knows the client is reporting.
+ * QUIET_TICKS_PER_REPORT ticks, and at the first tick a stream is open, so that the agent knows
+ * the client is reporting.
  */
 export class EdgeReporter {
   readonly #deps: EdgeReporterDeps;
@@ -37,7 +38,8 @@ export class EdgeReporter {
   #sending: Promise<void> | undefined;
   #lastTickMs: number;
   #droppedReports = 0;
-  #quietTicks = 0;
+  /** Starts one short of a report: the first tick reports even with nothing to say (below). */
+  #quietTicks = QUIET_TICKS_PER_REPORT - 1;
   #isClosed = false;
 
   constructor(deps: EdgeReporterDeps) {
@@ -107,6 +109,8 @@ export class EdgeReporter {
   async #send(report: EdgeReport): Promise<void> {
     try {
       if (await this.#deps.send(report)) this.#droppedReports = 0;
+      else if (isEmpty(report))
+        this.#quietTicks = QUIET_TICKS_PER_REPORT - 1; // no stream yet: try next tick
       else this.#droppedReports++;
     } catch (error) {
       this.#droppedReports++;

@@ -48,7 +48,7 @@ function renderWorkloads(state) {
       h('td', { class: certificate !== null && certificate.expiresInMs < 3600000 ? 'warn' : '' }, [
         certText, certificate !== null && certificate.spiffeId ? h('div', { class: 'mono small' }, [certificate.spiffeId]) : null,
       ]),
-      h('td', {}, [workload.lastEdgeReportAgoMs === null ? 'not reporting' : formatSpan(workload.lastEdgeReportAgoMs) + ' ago']),
+      h('td', {}, [workload.lastEdgeReportAgoMs === null ? 'none received' : formatSpan(workload.lastEdgeReportAgoMs) + ' ago']),
     ]));
   });
   if (state.truncated.workloads) body.appendChild(h('tr', {}, [h('td', { colspan: 8, class: 'empty' }, ['More clients than shown: see weft proxy-status.'])]));
