@@ -68,7 +68,7 @@ describe('the weft bin', () => {
       await agent.close();
       await store.close();
     });
-    const file = '../shared/reference/istio-bookinfo/virtual-service-reviews-50-v3.yaml';
+    const file = 'examples/bookinfo/istio/virtual-service-reviews-50-v3.yaml';
     const { code, stdout } = await weft(['apply', '-f', file], { WEFT_AGENT: agent.url });
     expect(code).toBe(0);
     expect(stdout).toBe('VirtualService/default/reviews created\n');

@@ -16,7 +16,7 @@ import { type AgentOptions, createAgent } from '../src/index.ts';
 import { MemoryStore } from '../src/store/memory-store.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BOOKINFO = '../shared/reference/istio-bookinfo';
+const BOOKINFO = 'examples/bookinfo/istio';
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -3,7 +3,7 @@ import type { RegisteredWorkload, Resource, SourceWorkload } from '../src/index.
 import { parseConfig } from '../src/index.ts';
 
 /** Istio's Bookinfo YAMLs, unmodified, from the shared reference folder. */
-export const BOOKINFO_DIRECTORY = new URL('../../../../shared/reference/istio-bookinfo/', import.meta.url);
+export const BOOKINFO_DIRECTORY = new URL('../../../examples/bookinfo/istio/', import.meta.url);
 
 export function readBookinfo(file: string): string {
   return readFileSync(new URL(file, BOOKINFO_DIRECTORY), 'utf8');

@@ -2489,7 +2489,7 @@ describe('reference configuration', () => {
     Sidecar: sidecar,
     Gateway: gateway,
   };
-  const bookinfo = new URL('../../../../shared/reference/istio-bookinfo/', import.meta.url);
+  const bookinfo = new URL('../../../examples/bookinfo/istio/', import.meta.url);
   const files = [bookinfo, new URL('from-docs/', bookinfo)].flatMap((directory) =>
     readdirSync(directory)
       .filter((name) => name.endsWith('.yaml'))
