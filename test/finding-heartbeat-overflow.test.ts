@@ -1,6 +1,7 @@
 /**
- * FINDING (fails today; see properties-watch-decoder.test.ts "finding: heartbeat intervals the
- * client cannot time"): a watch stream announcing a heartbeat interval of 1e9 ms (11.6 days; an
+ * Was a finding (see properties-watch-decoder.test.ts "heartbeat intervals the client cannot
+ * time"); fixed by refusing heartbeat intervals above 10 minutes in the frame reader and in
+ * createAgent. Before: a watch stream announcing a heartbeat interval of 1e9 ms (11.6 days; an
  * agent whose `heartbeatMs` is set that high to "turn heartbeats off" sends exactly this) makes
  * the client arm its stall timer at 3e9 ms, which Node's setTimeout runs after 1 ms instead. The
  * client then tears the stream down one millisecond after every chunk and reconnects in a loop.
@@ -62,12 +63,24 @@ async function disconnectsWithin(heartbeatMs: number, windowMs: number): Promise
   return disconnects;
 }
 
-describe('finding: a heartbeat interval past what a timer can hold', () => {
+describe('a heartbeat interval past what a timer can hold', () => {
   it('control: with a 1 s heartbeat interval the client stays connected', async () => {
     expect(await disconnectsWithin(1_000, 600)).toBe(0);
   });
 
-  it.fails('FINDING: with a 1e9 ms heartbeat interval the client stays connected too', async () => {
-    expect(await disconnectsWithin(1e9, 600)).toBe(0);
+  it('refuses a 1e9 ms heartbeat interval as a protocol error naming the limit, instead of timing out every chunk', async () => {
+    const url = await standInAgent(1e9);
+    const mesh = createMesh({
+      workload: { name: 'productpage-v1-0', namespace: 'default', serviceAccount: 'productpage', labels: {} },
+    });
+    cleanups.push(() => mesh.close());
+    const client = connectToAgent(mesh, { agents: [url], backoff: { baseMs: 20, maxMs: 100 } });
+    cleanups.push(() => client.close());
+    const ended = new Promise<unknown>((resolve) => {
+      client.events.connection.on((event) => {
+        if (event.type === 'disconnected' || event.type === 'failed') resolve(event.error);
+      });
+    });
+    expect(String(await ended)).toMatch(/heartbeatMs is above 600000/);
   });
 });

@@ -80,7 +80,7 @@ export {
   type WatchRequest,
   type WorkloadRegistration,
 } from './agent-client/protocol.ts';
-export { AgentProtocolError } from './agent-client/watch-frame.ts';
+export { AgentProtocolError, MAX_HEARTBEAT_MS } from './agent-client/watch-frame.ts';
 export type { AnalysisCheck, AnalysisContext, Finding } from './analysis/analysis-check.ts';
 export { type AnalyzeOptions, analyze } from './analysis/analyze.ts';
 export { analysisChecks, registerAnalysisCheck } from './analysis/check-registry.ts';

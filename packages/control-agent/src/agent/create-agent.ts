@@ -1,6 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_DOMAIN_SUFFIX, DEFAULT_MESH_OPTIONS, type RevisionMark, systemClock } from '@weft/core';
+import {
+  DEFAULT_DOMAIN_SUFFIX,
+  DEFAULT_MESH_OPTIONS,
+  MAX_HEARTBEAT_MS,
+  type RevisionMark,
+  systemClock,
+} from '@weft/core';
 import type { AdminDeps } from '../admin/admin-deps.ts';
 import { clientRoutes } from '../admin/client-routes.ts';
 import { identityRoutes } from '../admin/identity-routes.ts';
@@ -201,7 +207,9 @@ function resolveSettings(options: AgentOptions): AgentSettings {
       throw new RangeError(`limits.${name} must be a positive number`);
   }
   const heartbeatMs = options.heartbeatMs ?? 5_000;
-  if (!Number.isFinite(heartbeatMs) || heartbeatMs <= 0) throw new RangeError('heartbeatMs must be positive');
+  if (!Number.isFinite(heartbeatMs) || heartbeatMs <= 0 || heartbeatMs > MAX_HEARTBEAT_MS) {
+    throw new RangeError(`heartbeatMs must be positive and at most ${MAX_HEARTBEAT_MS}`);
+  }
   const coalesceWindowMs = options.coalesceWindowMs ?? 5;
   if (!Number.isFinite(coalesceWindowMs) || coalesceWindowMs < 0) {
     throw new RangeError('coalesceWindowMs must be zero or positive');

@@ -8,6 +8,9 @@ import type { RevisionMark, WatchFrame } from './protocol.ts';
  * whole, by the config parser; a frame this function refuses is a broken agent or a broken
  * stream, and the client drops the stream and resyncs instead of guessing.
  */
+/** The longest heartbeat interval a client accepts (PROTOCOL.md §3.4): 10 minutes. */
+export const MAX_HEARTBEAT_MS = 600_000;
+
 export function parseWatchFrame(line: string): WatchFrame {
   let value: unknown;
   try {
@@ -32,6 +35,10 @@ export function parseWatchFrame(line: string): WatchFrame {
     case 'heartbeat':
       if (typeof value.heartbeatMs !== 'number' || !(value.heartbeatMs > 0))
         throw protocolError('a heartbeat frame has no positive heartbeatMs');
+      // The client times the stream out at a few heartbeats; a timer cannot hold much more than
+      // 24 days, and Node fires a longer one after 1 ms, which would end the stream at once.
+      if (value.heartbeatMs > MAX_HEARTBEAT_MS)
+        throw protocolError(`a heartbeat frame's heartbeatMs is above ${MAX_HEARTBEAT_MS}`);
       if (value.trustBundle !== undefined) {
         try {
           value.trustBundle = parseTrustBundle(value.trustBundle, 'heartbeat frame: trustBundle');
