@@ -163,7 +163,9 @@ describe('WorkloadCertificates', () => {
     const { clock, manager, agent, seen } = startManager(fixed(0));
     clock.advance(0);
     const first = await manager.ready;
-    const halfLifeMs = first.notBefore.getTime() + LIFETIME_MS / 2 - (first.notBefore.getTime() + 60_000);
+    // Half of what is left when it arrives: notBefore is back-dated 60 s (the time before it
+    // arrived does not count, or a short-lived SVID would be renewed at once).
+    const halfLifeMs = (first.notAfter.getTime() - (first.notBefore.getTime() + 60_000)) / 2;
     clock.advance(halfLifeMs - 1);
     await settle();
     expect(agent.state.sent).toHaveLength(1);
@@ -179,8 +181,8 @@ describe('WorkloadCertificates', () => {
     const { clock, manager, agent } = startManager(fixed(0.999));
     clock.advance(0);
     await manager.ready;
-    // 0.5 − 0.1 × 0.999 of 24 h after notBefore (60 s back-dated): about 9.6 h from now.
-    const renewInMs = LIFETIME_MS * (0.5 - 0.1 * 0.999) - 60_000;
+    // 0.5 − 0.1 × 0.999 of what is left of 24 h when it arrives (60 s back-dated): about 9.6 h.
+    const renewInMs = (LIFETIME_MS - 60_000) * (0.5 - 0.1 * 0.999);
     clock.advance(Math.floor(renewInMs) - 1);
     await settle();
     expect(agent.state.sent).toHaveLength(1);

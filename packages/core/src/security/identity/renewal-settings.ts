@@ -45,13 +45,16 @@ export function resolveRenewalSettings(given: Partial<RenewalSettings> = {}): Re
   return settings;
 }
 
-/** Wall-clock ms at which a certificate valid over [notBefore, notAfter] is renewed; `draw` in [0, 1). */
+/**
+ * Wall-clock ms at which a certificate held from `startMs` (its notBefore, or when it arrived if
+ * later) until `notAfterMs` is renewed; `draw` in [0, 1).
+ */
 export function renewalTimeMs(
-  notBeforeMs: number,
+  startMs: number,
   notAfterMs: number,
   settings: RenewalSettings,
   draw: number,
 ): number {
-  const lifetimeMs = notAfterMs - notBeforeMs;
-  return notBeforeMs + lifetimeMs * (settings.renewAtFraction - settings.jitterFraction * draw);
+  const lifetimeMs = notAfterMs - startMs;
+  return startMs + lifetimeMs * (settings.renewAtFraction - settings.jitterFraction * draw);
 }

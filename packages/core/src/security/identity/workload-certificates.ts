@@ -227,9 +227,12 @@ export class WorkloadCertificates implements IdentitySource {
       });
     }
     this.events.changed.emit(material);
-    const notBeforeMs = material.notBefore.getTime();
+    // The lifetime counts from when the certificate arrived, not from its back-dated notBefore:
+    // with a short TTL (at most the CA's back-date) half the nominal lifetime is already past,
+    // and the workload would renew again at once, in a loop.
+    const startMs = Math.max(material.notBefore.getTime(), this.#wallClock());
     const notAfterMs = material.notAfter.getTime();
-    const renewAtMs = renewalTimeMs(notBeforeMs, notAfterMs, this.#settings, this.#options.random.next());
+    const renewAtMs = renewalTimeMs(startMs, notAfterMs, this.#settings, this.#options.random.next());
     // Issued by a root the agent no longer signs with (the bundle moved on while this request was
     // in flight): renew soon, as updateTrustBundle would have.
     const isOnSigningRoot = issued.issuingRootSha256 === bundle.signingRootSha256;
