@@ -25,10 +25,19 @@ const headerValue = z
 /** Request `set`/`add` may target the authority (`host`/`:authority`), never other pseudo-headers. */
 function settableRequestHeaderProblem(name: string): string | undefined {
   if (name === '') return 'header name must not be empty';
-  if (name.startsWith(':') && name.toLowerCase() !== ':authority') {
-    return `header "${name}" cannot be set: only ":authority" may be set among ":" pseudo-headers`;
+  if (name.startsWith(':')) {
+    return name.toLowerCase() === ':authority'
+      ? undefined
+      : `header "${name}" cannot be set: only ":authority" may be set among ":" pseudo-headers`;
   }
-  return undefined;
+  return tokenProblem(name);
+}
+
+/** A name that is not an RFC 7230 token would be refused by the HTTP client on every request. */
+function tokenProblem(name: string): string | undefined {
+  return HEADER_TOKEN.test(name)
+    ? undefined
+    : `header name ${JSON.stringify(name)} is not an HTTP token (letters, digits and !#$%&'*+-.^_\`|~)`;
 }
 
 /** Removals and response headers may touch neither Host nor pseudo-headers (Istio's rule). */
@@ -37,7 +46,7 @@ function modifiableHeaderProblem(name: string): string | undefined {
   if (name.startsWith(':') || name.toLowerCase() === 'host') {
     return `header "${name}" cannot be modified here; use rewrite.authority to change the host`;
   }
-  return undefined;
+  return tokenProblem(name);
 }
 
 function headerOperations(nameProblem: (name: string) => string | undefined) {
