@@ -135,8 +135,9 @@ describe('E1: peer certificate expired', () => {
     cleanups.push(() => certificates.close());
     clock.advance(0);
     const first = await certificates.ready;
-    const lifetimeMs = first.notAfter.getTime() - first.notBefore.getTime();
-    const halfLifeFromNow = first.notBefore.getTime() + lifetimeMs / 2 - startMs;
+    // Half of what is left of it from when it arrived (notBefore is back-dated before that).
+    const heldFromMs = Math.max(first.notBefore.getTime(), startMs);
+    const halfLifeFromNow = heldFromMs + (first.notAfter.getTime() - heldFromMs) / 2 - startMs;
     clock.advance(halfLifeFromNow - 1);
     wall.advance(halfLifeFromNow - 1);
     expect(requests).toBe(1);
