@@ -201,6 +201,11 @@ function fixedIdentity(material: IdentityMaterial): IdentitySource {
   return { current: () => material, onChange: () => () => {} };
 }
 
+/** A random DER serial number: 9 bytes, the first one keeping it positive. */
+function positiveSerial(): Buffer {
+  return Buffer.concat([Buffer.from([0x01]), randomBytes(8)]);
+}
+
 /** SVIDs of a throwaway P-256 root for the origin (`sa/origin`) and the bench client. */
 function benchIdentities(): { origin: IdentityMaterial; client: IdentityMaterial } {
   const nowMs = Date.now();
@@ -210,7 +215,7 @@ function benchIdentities(): { origin: IdentityMaterial; client: IdentityMaterial
   const rootPem = toPem(
     buildCertificate(
       {
-        serialNumber: randomBytes(8),
+        serialNumber: positiveSerial(),
         issuer: name,
         subject: name,
         notBefore: new Date(nowMs - 3_600_000),
@@ -231,7 +236,7 @@ function benchIdentities(): { origin: IdentityMaterial; client: IdentityMaterial
     const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const der = buildCertificate(
       {
-        serialNumber: Buffer.concat([Buffer.from([0x01]), randomBytes(8)]),
+        serialNumber: positiveSerial(),
         issuer: name,
         subject: Buffer.from([0x30, 0x00]),
         notBefore: new Date(nowMs - 60_000),

@@ -122,6 +122,20 @@ describe('mTLS from the mesh identity', () => {
     expect(reviews.seen.map((call) => call.spiffeId)).toEqual([undefined, PRODUCTPAGE_ID, undefined]);
   });
 
+  it('refuses calls on a plaintext connection opened before the policy became STRICT', async () => {
+    const reviews = await pair.server({ yaml: peerAuthentication('PERMISSIVE') });
+    const legacy = pair.caller(reviews, { name: 'legacy', identity: null });
+
+    const before = await callUnary(legacy.client, 'Get', { text: 'before' });
+    reviews.mesh.applyConfig({ yaml: peerAuthentication('STRICT') });
+    const after = await callUnary(legacy.client, 'Get', { text: 'after' });
+
+    expect(before.code).toBe(Status.OK);
+    expect([after.code, after.errorCode]).toEqual([Status.UNAUTHENTICATED, 'WEFT_ERR_UNAUTHENTICATED']);
+    expect(after.error?.details).toContain('PeerAuthentication STRICT');
+    expect(reviews.echo.seen.map((call) => call.requests[0]?.text)).toEqual(['before']);
+  });
+
   it('never falls back to plaintext when a DestinationRule asks ISTIO_MUTUAL and there is no certificate', async () => {
     const reviews = await pair.server({ yaml: peerAuthentication('PERMISSIVE') });
     const productpage = pair.caller(reviews, {

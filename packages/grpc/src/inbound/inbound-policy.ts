@@ -17,7 +17,7 @@ export interface InboundCallInfo {
   readonly host: string;
   /** grpc-js's peer string (`ipv4:10.0.0.7:51234`). */
   readonly peer: string;
-  /** The connection's TLS details as grpc-js reports them. */
+  /** The connection's TLS details as grpc-js reports them (computed when read: it costs). */
   readonly authContext: AuthContext;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;

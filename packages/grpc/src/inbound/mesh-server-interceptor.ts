@@ -133,7 +133,10 @@ class InboundExchange {
     const info = this.#callInfo(metadata);
     const telemetry = this.#startTelemetry(info);
     this.#incoming = incomingCallOf(this.#mesh, this.#method, this.#call, metadata, telemetry);
-    const proceed = () => this.#within(() => next(metadata));
+    const proceed = () => {
+      // The caller may have gone while an async policy decided: nothing left to run.
+      if (!this.#isEnded) this.#within(() => next(metadata));
+    };
     const refuse = (verdict: Denied) => this.#deny(verdict);
     const failed = (error: unknown) => this.#deny(policyFailure(error));
     let first: InboundVerdict | Promise<InboundVerdict>;
@@ -172,7 +175,11 @@ class InboundExchange {
       metadata,
       host: call.getHost(),
       peer: call.getPeer(),
-      authContext: call.getAuthContext(),
+      // grpc-js parses the peer's certificate anew on every getAuthContext() (tens of µs): only
+      // for a policy that reads it.
+      get authContext() {
+        return call.getAuthContext();
+      },
       remoteAddress,
       remotePort,
       localAddress,

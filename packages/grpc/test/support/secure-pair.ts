@@ -95,7 +95,8 @@ export function createSecurePair(): SecurePair {
       const server = createMeshServer(mesh, {
         ...options.serverOptions,
         policy: (call) => {
-          seen.push(call);
+          // A copy taken now: `authContext` is read while the call's connection is there.
+          seen.push({ ...call });
           return { kind: 'allow' };
         },
       });
