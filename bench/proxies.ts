@@ -23,7 +23,7 @@
  * as many as the client completed, or the run fails. A separate probe (support/rss-probe.ts)
  * weighs a client process with and without Weft.
  *
- * Run: npm run bench:proxies   (12.5 minutes on a busy 2-vCPU machine; --quick: about 15 s)
+ * Run: npm run bench:proxies   (7 minutes on a quiet 2-vCPU machine, 12.5 on a busy one; --quick: 15 s)
  *      node --conditions=@weft/source bench/proxies.ts [--quick] [--rounds=N] [--seconds=S]
  *           [--max-other-cpu=%] [--no-install] [--json=FILE]
  * A JSON record goes to bench/results/ (and to --json); the Markdown goes to stdout.
