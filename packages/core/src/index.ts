@@ -460,6 +460,7 @@ export {
   MAX_LABEL_VALUES,
   MAX_URL_LENGTH,
 } from './telemetry/attribute-limits.ts';
+export { callerLabels, type VerifiedCaller } from './telemetry/caller-labels.ts';
 export type { EdgeSink } from './telemetry/edge-sink.ts';
 export type { PeerLabels } from './telemetry/istio-labels.ts';
 export {
