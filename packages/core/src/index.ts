@@ -198,6 +198,7 @@ export {
   type RejectionEvent,
   type SnapshotEvent,
 } from './mesh/create-mesh.ts';
+export { FollowedIdentity } from './mesh/followed-identity.ts';
 export { RouteBreakers } from './mesh/route-breakers.ts';
 export type { WorkloadIdentity } from './mesh/workload-identity.ts';
 export { type Random, seededRandom, systemRandom } from './randomness/random.ts';

@@ -5,6 +5,7 @@ import {
   acceptTlsPeer,
   type Disposer,
   type EffectivePeerAuthentication,
+  FollowedIdentity,
   followIdentity,
   type IdentityMaterial,
   type Mesh,
@@ -13,7 +14,7 @@ import {
 } from '@weft/core';
 import { ConnectionPeers, connectionKey } from './connection-peers.ts';
 import { onFirstByte } from './first-byte.ts';
-import { FollowedIdentity } from './followed-identity.ts';
+
 import { type MeshInboundPolicy, meshInboundPolicy } from './mesh-inbound-policy.ts';
 import { type MeshServerInterceptorOptions, serverInterceptor } from './mesh-server-interceptor.ts';
 

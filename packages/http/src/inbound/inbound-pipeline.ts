@@ -4,6 +4,7 @@ import {
   type DestinationWorkload,
   type EffectivePeerAuthentication,
   FORWARDED_HEADERS,
+  FollowedIdentity,
   type IdentityMaterial,
   InboundSecurity,
   type Mesh,
@@ -14,7 +15,7 @@ import {
   type WorkloadSecurity,
 } from '@weft/core';
 import { type ConnectionFacts, connectionFacts } from './connection-facts.ts';
-import { InboundIdentity } from './identity-source.ts';
+
 import { InboundContext } from './inbound-context.ts';
 import type { InboundEntry } from './inbound-entry.ts';
 import { InboundExchange } from './inbound-exchange.ts';
@@ -47,7 +48,7 @@ export interface SnapshotState {
  */
 export class InboundPipeline {
   readonly mesh: Mesh;
-  readonly identity: InboundIdentity;
+  readonly identity: FollowedIdentity;
   readonly peerPolicy: PeerPolicy;
   readonly underscores: UnderscoreHeadersAction;
   readonly maxHeadersCount: number;
@@ -65,7 +66,7 @@ export class InboundPipeline {
 
   constructor(mesh: Mesh, options: InboundOptions = {}) {
     this.mesh = mesh;
-    this.identity = new InboundIdentity(mesh, options.identity);
+    this.identity = new FollowedIdentity(mesh, options.identity);
     this.peerPolicy =
       options.trustDomainAliases === undefined ? {} : { trustDomainAliases: options.trustDomainAliases };
     this.underscores = options.headersWithUnderscoresAction ?? 'REJECT_REQUEST';

@@ -1,18 +1,22 @@
-import type { Disposer, IdentityMaterial, IdentitySource, Mesh } from '@weft/core';
+import type { Disposer } from '../events/event-channel.ts';
+import type { IdentityMaterial, IdentitySource } from '../security/identity/identity-material.ts';
+import type { Mesh } from './create-mesh.ts';
 
 /**
- * The workload identity an inbound server presents and verifies peers against: the `identity`
- * option when given, else the mesh's slot (`mesh.identity`), followed as the agent client fills,
- * replaces or empties it. One IdentitySource either way, whose `onChange` fires on renewals, on
- * bundle changes and when the slot gets another source.
+ * The workload identity an inbound server (HTTP or gRPC) presents and verifies peers against: a
+ * fixed source when given, else the mesh's slot (`mesh.identity`), followed as the agent client
+ * fills, replaces or empties it. One IdentitySource that stays put either way: its `onChange` fires
+ * on renewals and trust-bundle changes of the source it follows, and when the slot gets another
+ * source with material — what a server's TLS follows (`followIdentity`), so a renewal swaps the
+ * certificate new connections see without restarting anything.
  */
-export class InboundIdentity implements IdentitySource {
+export class FollowedIdentity implements IdentitySource {
   readonly #listeners = new Set<(material: IdentityMaterial) => void>();
   #source: IdentitySource | undefined;
   #stopSource: Disposer | undefined;
   #stopSlot: Disposer | undefined;
 
-  constructor(mesh: Mesh, fixed: IdentitySource | undefined) {
+  constructor(mesh: Mesh, fixed?: IdentitySource) {
     if (fixed !== undefined) {
       this.#follow(fixed);
       return;
