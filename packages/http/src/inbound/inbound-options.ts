@@ -38,6 +38,13 @@ export interface InboundOptions {
    * Istio's (request id, trace context, `end-user`, baggage); lower-case names.
    */
   readonly propagateHeaders?: readonly string[];
+  /**
+   * `enforce` (the default): PeerAuthentication applies to the connections, as at a sidecar.
+   * `ignore`: it does not, and client certificates are never taken for mesh identities: an
+   * ingress gateway faces clients outside the mesh and terminates their TLS itself, and Istio
+   * applies no PeerAuthentication to its listeners.
+   */
+  readonly peerAuthentication?: 'enforce' | 'ignore';
 }
 
 /** Envoy's default `max_headers_count`. */

@@ -62,6 +62,7 @@ export class InboundPipeline {
   readonly #ownsSecurity: boolean;
   readonly #workload: DestinationWorkload;
   readonly #material = (): IdentityMaterial | undefined => this.identity.current();
+  readonly #ignoresPeerAuthentication: boolean;
   #state: SnapshotState | undefined;
 
   constructor(mesh: Mesh, options: InboundOptions = {}) {
@@ -72,6 +73,7 @@ export class InboundPipeline {
     this.underscores = options.headersWithUnderscoresAction ?? 'REJECT_REQUEST';
     this.maxHeadersCount = options.maxHeadersCount ?? DEFAULT_MAX_HEADERS_COUNT;
     this.trustedProxies = options.numTrustedProxies ?? 0;
+    this.#ignoresPeerAuthentication = options.peerAuthentication === 'ignore';
     this.propagatedHeaders = new Map([
       ...FORWARDED_HEADERS.map((name) => [name, false] as const),
       ...(options.propagateHeaders ?? []).map((name) => [name.toLowerCase(), false] as const),
@@ -130,7 +132,10 @@ export class InboundPipeline {
     }
     const connection = connectionFacts(request.socket, this.#material, this.peerPolicy, Date.now);
     const state = this.state();
-    const mode = state.peerAuthentication.modeForPort(connection.localPort);
+    // DISABLE admits every connection and reads no client certificate as a mesh identity.
+    const mode = this.#ignoresPeerAuthentication
+      ? 'DISABLE'
+      : state.peerAuthentication.modeForPort(connection.localPort);
     if (!isAdmitted(connection, mode)) {
       entry.answered?.(next);
       this.refuseConnection(request.socket, state);

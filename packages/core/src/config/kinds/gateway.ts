@@ -170,6 +170,7 @@ function checkServerTls(tls: ServerTlsFields, context: RefinementContext): void 
   if (sources.length > 1)
     addProblem(context, `certificates come from ${sources.join(' and ')}; keep only one source`);
   const terminates = mode === 'SIMPLE' || mode === 'MUTUAL' || mode === 'OPTIONAL_MUTUAL';
+  checkProtocolVersionRange(tls, context);
   if (tls.caCrl) {
     if (tls.credentialName)
       addProblem(context, 'with credentialName the CRL belongs in the credential; remove caCrl', ['caCrl']);
@@ -187,6 +188,22 @@ function checkServerTls(tls: ServerTlsFields, context: RefinementContext): void 
     if (!certificate.serverCertificate)
       addProblem(context, `${mode} TLS needs a serverCertificate`, at('serverCertificate'));
     if (!certificate.privateKey) addProblem(context, `${mode} TLS needs a privateKey`, at('privateKey'));
+  }
+}
+
+/** TLSV1_0 < … < TLSV1_3; TLS_AUTO (the proxy's default) bounds nothing. */
+const VERSION_ORDER: Readonly<Record<string, number>> = { TLSV1_0: 0, TLSV1_1: 1, TLSV1_2: 2, TLSV1_3: 3 };
+
+/** A range no version fits would make every handshake fail; refuse it where it is written. */
+function checkProtocolVersionRange(tls: ServerTlsFields, context: RefinementContext): void {
+  const min = VERSION_ORDER[tls.minProtocolVersion ?? 'TLS_AUTO'];
+  const max = VERSION_ORDER[tls.maxProtocolVersion ?? 'TLS_AUTO'];
+  if (min !== undefined && max !== undefined && max < min) {
+    addProblem(
+      context,
+      `maxProtocolVersion ${tls.maxProtocolVersion} is below minProtocolVersion ${tls.minProtocolVersion}; no TLS version fits`,
+      ['maxProtocolVersion'],
+    );
   }
 }
 
@@ -296,11 +313,9 @@ export const gatewayKind: KindDefinition<GatewaySpec> = {
   versions: ['v1', 'v1beta1', 'v1alpha3'],
   isSecurity: false,
   specSchema: gatewaySpecSchema,
+  // credentialName is served by @weft/gateway from a credentials directory
+  // (`<credentialsDir>/<credentialName>/tls.crt`, `tls.key`, `ca.crt`), so it is not listed here.
   unsupportedFields: [
-    {
-      path: 'servers[].tls.credentialName',
-      reason: 'certificates come from files or the agent, not Kubernetes secrets',
-    },
     {
       path: 'servers[].tls.credentialNames',
       reason: 'certificates come from files or the agent, not Kubernetes secrets',
