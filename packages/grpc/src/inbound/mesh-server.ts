@@ -17,6 +17,7 @@ import { onFirstByte } from './first-byte.ts';
 
 import { type MeshInboundPolicy, meshInboundPolicy } from './mesh-inbound-policy.ts';
 import { type MeshServerInterceptorOptions, serverInterceptor } from './mesh-server-interceptor.ts';
+import { armPrefaceDeadline } from './preface-deadline.ts';
 
 export interface MeshServerOptions extends MeshServerInterceptorOptions {
   /** grpc-js server options; their `interceptors` run after (inside) the mesh's. */
@@ -26,9 +27,18 @@ export interface MeshServerOptions extends MeshServerInterceptorOptions {
    * then it is closed. 15 s, as Envoy's listener-filter timeout.
    */
   readonly firstByteTimeoutMs?: number;
+  /**
+   * How long a connection may take to send its HTTP/2 preface and first frame header (after its
+   * TLS handshake, for mTLS); then it is closed (a slow-loris client). 10 s.
+   */
+  readonly prefaceTimeoutMs?: number;
+  /** How long a client may take to finish its TLS handshake; then it is closed. 10 s (node: 120 s). */
+  readonly tlsHandshakeTimeoutMs?: number;
 }
 
 const DEFAULT_FIRST_BYTE_TIMEOUT_MS = 15_000;
+const DEFAULT_PREFACE_TIMEOUT_MS = 10_000;
+const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** gRPC over TLS negotiates HTTP/2 by ALPN. */
 const ALPN = ['h2'];
@@ -59,6 +69,8 @@ export class MeshServer extends Server {
   readonly #peers: ConnectionPeers;
   readonly #meshPolicy: MeshInboundPolicy;
   readonly #firstByteTimeoutMs: number;
+  readonly #prefaceTimeoutMs: number;
+  readonly #tlsHandshakeTimeoutMs: number;
   readonly #listeners = new Set<NetServer>();
   readonly #sockets = new Set<Socket>();
   readonly #disposers: Disposer[] = [];
@@ -67,7 +79,14 @@ export class MeshServer extends Server {
   #isShutdown = false;
 
   constructor(mesh: Mesh, options: MeshServerOptions = {}) {
-    const { serverOptions = {}, policy, security, firstByteTimeoutMs } = options;
+    const {
+      serverOptions = {},
+      policy,
+      security,
+      firstByteTimeoutMs,
+      prefaceTimeoutMs,
+      tlsHandshakeTimeoutMs,
+    } = options;
     const peers = new ConnectionPeers();
     const meshPolicy = meshInboundPolicy(mesh, security === undefined ? {} : { security });
     super({
@@ -81,6 +100,8 @@ export class MeshServer extends Server {
     this.#peers = peers;
     this.#meshPolicy = meshPolicy;
     this.#firstByteTimeoutMs = firstByteTimeoutMs ?? DEFAULT_FIRST_BYTE_TIMEOUT_MS;
+    this.#prefaceTimeoutMs = prefaceTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS;
+    this.#tlsHandshakeTimeoutMs = tlsHandshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS;
     this.#identity = new FollowedIdentity(mesh);
     const material = this.#identity.current();
     if (material !== undefined) this.#startTls(material);
@@ -174,6 +195,7 @@ export class MeshServer extends Server {
       ...serverTlsOptions(material),
       rejectUnauthorized: false,
       ALPNProtocols: ALPN,
+      handshakeTimeout: this.#tlsHandshakeTimeoutMs,
     });
     server.on('secureConnection', (socket: TLSSocket) => this.#secured(socket));
     // No certificate, an expired or untrusted one, no h2, or no TLS at all: the handshake failed.
@@ -208,6 +230,7 @@ export class MeshServer extends Server {
   }
 
   #inject(socket: Socket): void {
+    armPrefaceDeadline(socket, this.#prefaceTimeoutMs);
     this.#injector ??= this.createConnectionInjector(ServerCredentials.createInsecure());
     this.#injector.injectConnection(socket);
   }

@@ -2,6 +2,7 @@ import { ChannelCredentials, type ChannelOptions, type experimental } from '@grp
 import type { Mesh } from '@weft/core';
 import { transportOfKey } from './endpoint-transport.ts';
 import { MeshTlsConnector } from './mesh-tls-connector.ts';
+import { settingsTimeoutOf, withSettingsDeadline } from './settings-deadline.ts';
 
 type SecureConnector = experimental.SecureConnector;
 type GrpcUri = Parameters<ChannelCredentials['_createSecureConnector']>[0];
@@ -51,7 +52,19 @@ export class MeshChannelCredentials extends ChannelCredentials {
     );
   }
 
+  /** Every connection, plaintext or mTLS, is closed if the server never sends SETTINGS (settings-deadline.ts). */
   override _createSecureConnector(
+    channelTarget: GrpcUri,
+    options: ChannelOptions,
+    callCredentials?: CallCredentials,
+  ): SecureConnector {
+    return withSettingsDeadline(
+      this.#connectorFor(channelTarget, options, callCredentials),
+      settingsTimeoutOf(options),
+    );
+  }
+
+  #connectorFor(
     channelTarget: GrpcUri,
     options: ChannelOptions,
     callCredentials?: CallCredentials,

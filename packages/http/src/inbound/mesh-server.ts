@@ -20,11 +20,19 @@ import { onFirstByte } from './first-byte.ts';
 import type { InboundEntry } from './inbound-entry.ts';
 import type { InboundOptions } from './inbound-options.ts';
 import { InboundPipeline } from './inbound-pipeline.ts';
+import { INBOUND_SERVER_LIMITS, inboundHttpServerOptions } from './server-limits.ts';
 import { recordAcceptedPeer } from './tls-peer.ts';
 
 export interface MeshServerOptions extends InboundOptions {
-  /** node:http server options (timeouts, `maxHeaderSize`, …) for the HTTP server behind both protocols. */
+  /**
+   * node:http server options (timeouts, `maxHeaderSize`, …) for the HTTP server behind both
+   * protocols. Unset timeouts take Weft's slow-client limits, not node's: `headersTimeout` 10 s,
+   * `requestTimeout` 60 s (0: none), `keepAliveTimeout` 5 s, checked every second
+   * (server-limits.ts, bad-inputs C3).
+   */
   readonly http?: HttpServerOptions;
+  /** How long a client may take to finish its TLS handshake; then it is closed. 10 s (node: 120 s). */
+  readonly tlsHandshakeTimeoutMs?: number;
   /**
    * How long a new connection may stay silent before its first byte tells TLS from plaintext;
    * then it is closed. 15 s, as Envoy's listener-filter timeout.
@@ -63,6 +71,7 @@ export class MeshServer extends NetServer {
   readonly httpServer: HttpServer;
   readonly #pipeline: InboundPipeline;
   readonly #firstByteTimeoutMs: number;
+  readonly #tlsHandshakeTimeoutMs: number;
   readonly #sockets = new Set<Socket>();
   readonly #disposers: Disposer[] = [];
   #tlsServer: TlsServer | undefined;
@@ -72,9 +81,11 @@ export class MeshServer extends NetServer {
     const pipeline = new InboundPipeline(mesh, options);
     this.#pipeline = pipeline;
     this.#firstByteTimeoutMs = options.firstByteTimeoutMs ?? DEFAULT_FIRST_BYTE_TIMEOUT_MS;
+    this.#tlsHandshakeTimeoutMs =
+      options.tlsHandshakeTimeoutMs ?? INBOUND_SERVER_LIMITS.tlsHandshakeTimeoutMs;
     if (options.maxConnections !== undefined) this.maxConnections = options.maxConnections;
     this.httpServer = createHttpServer(
-      options.http ?? {},
+      inboundHttpServerOptions(options.http),
       (request: IncomingMessage, response: ServerResponse) =>
         pipeline.handle(request, response, NODE_ENTRY, handler),
     );
@@ -137,7 +148,11 @@ export class MeshServer extends NetServer {
   }
 
   #startTls(material: IdentityMaterial): void {
-    const server = createTlsServer({ ...serverTlsOptions(material), ALPNProtocols: ['http/1.1'] });
+    const server = createTlsServer({
+      ...serverTlsOptions(material),
+      ALPNProtocols: ['http/1.1'],
+      handshakeTimeout: this.#tlsHandshakeTimeoutMs,
+    });
     server.on('secureConnection', (socket: TLSSocket) => this.#secured(socket));
     // No certificate, an expired or untrusted one, or no TLS at all: the handshake failed.
     server.on('tlsClientError', (_error, socket) => this.#pipeline.refuseConnection(socket));
