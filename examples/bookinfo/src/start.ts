@@ -1,7 +1,8 @@
 /**
  * `npm start`: Bookinfo on this machine — an agent, every service, the ingress gateway and
  * destination-rule-all.yaml — until Ctrl-C (SIGINT) or SIGTERM, which stop the services, then the
- * agent. Set BOOKINFO_GATEWAY_PORT to choose the gateway's port (default: any free one).
+ * agent. Set BOOKINFO_GATEWAY_PORT to choose the gateway's port (default: any free one). It prints
+ * where to look: the product page, the agent, the trace collector and productpage's metrics.
  */
 import { relative } from 'node:path';
 import { ISTIO_SAMPLES_DIR, startBookinfo } from './launcher/bookinfo-launcher.ts';
@@ -17,7 +18,12 @@ const samples = relative(process.env.INIT_CWD ?? process.cwd(), ISTIO_SAMPLES_DI
 write(`
 Product page:  ${bookinfo.productPageUrl}
 Agent:         ${bookinfo.agentUrl}
+Traces:        ${bookinfo.tracesUrl}/  (JSON: ${bookinfo.tracesUrl}/traces)
+Metrics:       ${bookinfo.metricsUrls['productpage-v1'] ?? 'none'}  (productpage; every process serves its own)
 Applied:       destination-rule-all.yaml, bookinfo-gateway.yaml
+
+Writes to the agent need its admin token (weft reads WEFT_TOKEN):
+  export WEFT_TOKEN=${bookinfo.adminToken}
 
 Next, send every request to v1 (no stars):
   npx weft apply --agent ${bookinfo.agentUrl} -f ${samples}/virtual-service-all-v1.yaml

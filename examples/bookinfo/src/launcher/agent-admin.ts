@@ -1,8 +1,12 @@
 /**
  * The launcher's (and the tests') calls to the agent's admin API: apply a YAML file as
- * `weft apply -f` does, and wait until every connected workload has applied a revision.
+ * `weft apply -f` does, delete a resource as `weft delete KIND NAME` does, create a join token as
+ * `weft token create` does, and wait until every connected workload has applied a revision.
+ * Writes carry the agent's admin token when it has one (`Authorization: Bearer`), as the CLI's
+ * `--token` / `WEFT_TOKEN` does.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export interface RevisionMark {
   readonly epoch: string;
@@ -12,19 +16,85 @@ export interface RevisionMark {
 const SYNC_TIMEOUT_MS = 10_000;
 const POLL_INTERVAL_MS = 25;
 
+/** A write to the agent: the store's mark after it, and the resources it wrote or deleted. */
+export interface WrittenChange {
+  readonly mark: RevisionMark;
+  readonly resources: readonly ResourceName[];
+}
+
 /** POST /v1/apply of a file's YAML (namespace `default`); throws with the agent's answer on refusal. */
-export async function applyYamlFile(agentUrl: string, file: string): Promise<RevisionMark> {
+export async function applyYamlFile(
+  agentUrl: string,
+  file: string,
+  adminToken?: string,
+): Promise<WrittenChange> {
   const yaml = await readFile(file, 'utf8');
   const response = await fetch(`${agentUrl}/v1/apply?namespace=default`, {
     method: 'POST',
-    headers: { 'content-type': 'application/yaml' },
+    headers: { 'content-type': 'application/yaml', ...bearer(adminToken) },
     body: yaml,
     signal: AbortSignal.timeout(10_000),
   });
-  const body = (await response.json()) as { mark?: RevisionMark };
+  const body = (await response.json()) as {
+    mark?: RevisionMark;
+    results?: (ResourceName & { action: 'created' | 'configured' | 'unchanged' })[];
+  };
   if (response.status !== 200 || body.mark === undefined)
     throw new Error(`applying ${file} failed (${response.status}): ${JSON.stringify(body)}`);
-  return body.mark;
+  // An unchanged resource was not written: no client has anything new of it to apply.
+  const written = (body.results ?? []).filter((result) => result.action !== 'unchanged');
+  return { mark: body.mark, resources: written };
+}
+
+/** One resource as the agent names it (`weft delete KIND NAME -n NAMESPACE`). */
+export interface ResourceName {
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** DELETE /v1/resources/KIND/NS/NAME; throws with the agent's answer when it is refused or absent. */
+export async function deleteResource(
+  agentUrl: string,
+  resource: ResourceName,
+  adminToken?: string,
+): Promise<WrittenChange> {
+  const path = [resource.kind, resource.namespace, resource.name].map(encodeURIComponent).join('/');
+  const response = await fetch(`${agentUrl}/v1/resources/${path}`, {
+    method: 'DELETE',
+    headers: bearer(adminToken),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = (await response.json()) as { mark?: RevisionMark };
+  if (response.status !== 200 || body.mark === undefined) {
+    const what = `${resource.kind}/${resource.namespace}/${resource.name}`;
+    throw new Error(`deleting ${what} failed (${response.status}): ${JSON.stringify(body)}`);
+  }
+  return { mark: body.mark, resources: [resource] };
+}
+
+/**
+ * A join token for the identity `spiffe://<trust domain>/ns/<namespace>/sa/<serviceAccount>`
+ * (POST /v1/tokens, which needs the admin token itself, loopback or not). `ttl` is a duration
+ * such as `1h`; a workload uses the token for its first SVID and renews with the SVID after that.
+ */
+export async function createJoinToken(
+  agentUrl: string,
+  adminToken: string,
+  identity: { readonly namespace: string; readonly serviceAccount: string; readonly ttl: string },
+): Promise<string> {
+  const response = await fetch(`${agentUrl}/v1/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...bearer(adminToken) },
+    body: JSON.stringify(identity),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = (await response.json()) as { token?: unknown };
+  if (response.status !== 201 || typeof body.token !== 'string') {
+    const who = `${identity.namespace}/${identity.serviceAccount}`;
+    throw new Error(`creating a join token for ${who} failed (${response.status}): ${JSON.stringify(body)}`);
+  }
+  return body.token;
 }
 
 /** The names of the registered workloads (GET /v1/workloads). */
@@ -42,15 +112,22 @@ export async function waitForWorkloads(agentUrl: string, names: readonly string[
   });
 }
 
-/** Resolves once every connected client has acknowledged `mark` (or later); throws after a bound. */
-export async function waitForSync(agentUrl: string, mark: RevisionMark): Promise<void> {
+/**
+ * Resolves once every connected client that receives the change has acknowledged its mark (or a
+ * later one); throws after a bound. A client the change does not concern gets no frame and acks
+ * nothing (the agent scopes each watch, PROTOCOL.md "Scoping"), so it is not waited for.
+ */
+export async function waitForSync(agentUrl: string, change: WrittenChange): Promise<void> {
+  const { mark } = change;
+  if (change.resources.length === 0) return;
+  const receives = receiverNamespaces(change.resources);
   await pollUntil(`every client to apply revision ${mark.revision}`, async () => {
     const response = await fetch(`${agentUrl}/v1/clients`, { signal: AbortSignal.timeout(5_000) });
     const body = (await response.json()) as {
-      clients?: { connected: boolean; acked: RevisionMark | null }[];
+      clients?: { connected: boolean; namespace: string; acked: RevisionMark | null }[];
     };
     return (body.clients ?? [])
-      .filter((client) => client.connected)
+      .filter((client) => client.connected && receives(client.namespace))
       .every(
         (client) =>
           client.acked !== null &&
@@ -60,6 +137,31 @@ export async function waitForSync(agentUrl: string, mark: RevisionMark): Promise
   });
 }
 
+/** Istio's root namespace: its policies apply mesh-wide, so every client receives them. */
+const ROOT_NAMESPACE = 'istio-system';
+
+/**
+ * Kinds that reach only the workloads of their own namespace (or all, from the root namespace),
+ * as the agent scopes them. Every other kind (routing, PeerAuthentication, …) reaches every client
+ * with the default `exportTo`, which is all Bookinfo uses.
+ */
+const NAMESPACE_POLICY_KINDS: ReadonlySet<string> = new Set([
+  'Sidecar',
+  'AuthorizationPolicy',
+  'RequestAuthentication',
+  'Telemetry',
+]);
+
+/** Which client namespaces receive a change to `resources`. */
+function receiverNamespaces(resources: readonly ResourceName[]): (namespace: string) => boolean {
+  const isEveryone = resources.some(
+    (resource) => !NAMESPACE_POLICY_KINDS.has(resource.kind) || resource.namespace === ROOT_NAMESPACE,
+  );
+  if (isEveryone) return () => true;
+  const namespaces = new Set(resources.map((resource) => resource.namespace));
+  return (namespace) => namespaces.has(namespace);
+}
+
 async function pollUntil(what: string, isDone: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + SYNC_TIMEOUT_MS;
   while (Date.now() < deadline) {
@@ -67,4 +169,31 @@ async function pollUntil(what: string, isDone: () => Promise<boolean>): Promise<
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
   }
   throw new Error(`timed out after ${SYNC_TIMEOUT_MS} ms waiting for ${what}`);
+}
+
+/**
+ * What a deployment hands one workload: a join token for its identity, in a file only its owner
+ * reads (a process listing shows file names, never tokens). Returns the file's path, in `dir`.
+ */
+export async function writeJoinTokenFile(
+  agentUrl: string,
+  adminToken: string,
+  dir: string,
+  identity: { readonly namespace: string; readonly serviceAccount: string; readonly workload: string },
+): Promise<string> {
+  const token = await createJoinToken(agentUrl, adminToken, {
+    namespace: identity.namespace,
+    serviceAccount: identity.serviceAccount,
+    ttl: JOIN_TOKEN_TTL,
+  });
+  const file = join(dir, `${identity.workload}.join-token`);
+  await writeFile(file, token, { mode: 0o600 });
+  return file;
+}
+
+/** Long enough for a workload to start (and restart); it renews with its SVID after that. */
+const JOIN_TOKEN_TTL = '1h';
+
+function bearer(adminToken: string | undefined): Record<string, string> {
+  return adminToken === undefined ? {} : { authorization: `Bearer ${adminToken}` };
 }

@@ -4,6 +4,9 @@ import type { ProductReviews } from '../reviews/reviews-handler.ts';
 
 export const DETAILS_UNAVAILABLE = 'Sorry, product details are currently unavailable for this book.';
 export const REVIEWS_UNAVAILABLE = 'Sorry, product reviews are currently unavailable for this book.';
+/** The headings Istio's productpage puts over a section it could not fetch (its authorization task quotes them). */
+export const DETAILS_ERROR = 'Error fetching product details!';
+export const REVIEWS_ERROR = 'Error fetching product reviews!';
 
 export const PRODUCT = {
   id: 0,
@@ -28,16 +31,19 @@ export function renderProductPage(model: ProductPageModel): string {
 <h1>${PRODUCT.title}</h1>
 <p>${PRODUCT.descriptionHtml}</p>
 <section id="details">
-<h2>Book Details</h2>
-${model.details === undefined ? `<p class="error">${DETAILS_UNAVAILABLE}</p>` : renderDetails(model.details)}
+${model.details === undefined ? renderError(DETAILS_ERROR, DETAILS_UNAVAILABLE) : `<h2>Book Details</h2>\n${renderDetails(model.details)}`}
 </section>
 <section id="reviews">
-<h2>Book Reviews</h2>
-${model.reviews === undefined ? `<p class="error">${REVIEWS_UNAVAILABLE}</p>` : renderReviews(model.reviews)}
+${model.reviews === undefined ? renderError(REVIEWS_ERROR, REVIEWS_UNAVAILABLE) : `<h2>Book Reviews</h2>\n${renderReviews(model.reviews)}`}
 </section>
 </body>
 </html>
 `;
+}
+
+/** As Istio's page: a heading that says what failed, and the service's apology under it. */
+function renderError(heading: string, message: string): string {
+  return `<h2 class="error">${heading}</h2>\n<p class="error">${message}</p>`;
 }
 
 function renderSignIn(user: string | undefined): string {

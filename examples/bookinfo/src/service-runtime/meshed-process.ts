@@ -1,11 +1,14 @@
 /**
- * What every Bookinfo process does around its handler: join the mesh under its own identity,
- * serve the handler behind Weft's inbound server (PeerAuthentication, request authentication,
- * authorization, telemetry, and the request's context handed on to its outbound calls), listen on
- * 127.0.0.1 (port 0), register that port with the agent as service port 9080, and tell
- * the launcher it is ready with one JSON line on standard output. SIGTERM/SIGINT close it in the
- * reverse order, deregistering before the process exits.
+ * What every Bookinfo process does around its handler: join the mesh under its own identity (its
+ * SVID, `spiffe://cluster.local/ns/<namespace>/sa/<service account>`, from the agent's CA with
+ * the join token the operator gave it), serve the handler behind Weft's inbound server
+ * (PeerAuthentication, request authentication, authorization, telemetry, and the request's
+ * context handed on to its outbound calls), listen on 127.0.0.1 (port 0), register that port with
+ * the agent as service port 9080, and tell the launcher it is ready with one JSON line on
+ * standard output. SIGTERM/SIGINT close it in the reverse order, deregistering before the process
+ * exits.
  */
+import { readFile } from 'node:fs/promises';
 import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type AgentClient, connectToAgent, createMesh, type Mesh } from '@weft/core';
@@ -24,19 +27,73 @@ export interface MeshedProcessOptions {
   readonly serviceAccount: string;
   readonly labels: Readonly<Record<string, string>>;
   /** Builds the node:http request listener once the mesh exists (outbound calls need it). */
-  readonly createHandler: (mesh: Mesh) => RequestListener;
+  readonly createHandler?: (mesh: Mesh) => RequestListener;
+  /**
+   * Instead of `createHandler` behind one MeshServer: the process serves its own listeners (the
+   * ingress gateway, one per Gateway port). Resolves once they listen, with the port to register
+   * and announce and what closes them.
+   */
+  readonly serve?: (mesh: Mesh) => Promise<ServedListeners>;
   /** The port to listen on; 0 (the default) picks a free one. */
   readonly listenPort?: number;
+  /** What the operator handed this process to join with (readCredentialFiles). */
+  readonly credentials: ProcessCredentials;
 }
 
-export interface MeshedProcess {
-  readonly mesh: Mesh;
-  readonly server: MeshServer;
+/**
+ * A process's credentials, as a deployment hands them over: its own join token (`weft token
+ * create` for its namespace and service account), and the agent's admin token, which Weft's
+ * agent asks of registrations when it has one (core/docs/agent-client.md, `adminToken`).
+ */
+export interface ProcessCredentials {
+  readonly joinToken: string;
+  readonly agentToken: string | undefined;
+}
+
+/** The command-line flags that name the credential files, for node:util's parseArgs. */
+export const CREDENTIAL_FLAGS = {
+  'join-token-file': { type: 'string' },
+  'agent-token-file': { type: 'string' },
+} as const;
+
+/**
+ * Reads the files `--join-token-file` and `--agent-token-file` name: files rather than
+ * arguments or environment, so a token shows in no process listing (the launcher writes them
+ * 0600 in its temporary directory, as a deployment would mount a secret).
+ */
+export async function readCredentialFiles(flags: {
+  readonly 'join-token-file'?: string | undefined;
+  readonly 'agent-token-file'?: string | undefined;
+}): Promise<ProcessCredentials> {
+  const joinTokenFile = flags['join-token-file'];
+  if (joinTokenFile === undefined)
+    throw new Error("--join-token-file FILE is required: the join token for this workload's identity");
+  const agentTokenFile = flags['agent-token-file'];
+  return {
+    joinToken: (await readFile(joinTokenFile, 'utf8')).trim(),
+    agentToken: agentTokenFile === undefined ? undefined : (await readFile(agentTokenFile, 'utf8')).trim(),
+  };
+}
+
+export interface ServedListeners {
   readonly port: number;
   close(): Promise<void>;
 }
 
+export interface MeshedProcess {
+  readonly mesh: Mesh;
+  /** The MeshServer serving `createHandler`; undefined when the process serves its own (`serve`). */
+  readonly server: MeshServer | undefined;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** The cluster every Bookinfo process is in, as Istio names a cluster by default. */
+export const BOOKINFO_CLUSTER_ID = 'Kubernetes';
+
 const LEASE_TTL_MS = 15_000;
+/** Inside the launcher's 15 s start-up bound, so that its error carries the reason. */
+const IDENTITY_TIMEOUT_MS = 10_000;
 
 export async function startMeshedProcess(options: MeshedProcessOptions): Promise<MeshedProcess> {
   const mesh = createMesh({
@@ -48,29 +105,73 @@ export async function startMeshedProcess(options: MeshedProcessOptions): Promise
       address: '127.0.0.1',
       ...(options.service === undefined ? {} : { service: options.service }),
     },
+    // Istio's default cluster id: source_cluster and destination_cluster say it, as in Istio.
+    telemetry: { clusterId: BOOKINFO_CLUSTER_ID },
   });
-  const server = createMeshServer(mesh, options.createHandler(mesh));
-  const port = await listen(server, options.listenPort ?? 0);
-  // Registration needs the real port, so the client connects after the server listens.
+  const served = options.serve === undefined ? await serveHandler(mesh, options) : await options.serve(mesh);
+  const { port } = served;
+  // Registration needs the real port, so the client connects after the server listens. The
+  // server takes mTLS connections from the moment the SVID arrives (it follows mesh.identity).
+  const { joinToken, agentToken } = options.credentials;
   const client: AgentClient = connectToAgent(mesh, {
     agents: [options.agentUrl],
     clientId: options.name,
+    identity: { joinToken },
+    ...(agentToken === undefined ? {} : { adminToken: agentToken }),
     ...(options.service === undefined
       ? {}
       : {
           register: { address: '127.0.0.1', ports: { [BOOKINFO_SERVICE_PORT]: port }, ttlMs: LEASE_TTL_MS },
         }),
   });
-  await client.ready;
+  // Ready means able to serve and call as itself: a STRICT peer would refuse it before.
+  await Promise.all([client.ready, firstCertificate(client)]);
   return {
     mesh,
-    server,
+    server: 'server' in served ? (served.server as MeshServer) : undefined,
     port,
     async close() {
       await client.close();
+      await served.close();
+      mesh.close();
+    },
+  };
+}
+
+/**
+ * The first SVID, or an error that says why there is none: the client retries a refused join
+ * token for as long as it runs, so a process that cannot get one would otherwise wait silently.
+ */
+async function firstCertificate(client: AgentClient): Promise<void> {
+  const certificates = client.identity;
+  if (certificates === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const reason = certificates.lastError === undefined ? 'no answer' : String(certificates.lastError);
+      reject(new Error(`no SVID from the agent within ${IDENTITY_TIMEOUT_MS} ms: ${reason}`));
+    }, IDENTITY_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([certificates.ready, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function serveHandler(
+  mesh: Mesh,
+  options: MeshedProcessOptions,
+): Promise<ServedListeners & { readonly server: MeshServer }> {
+  if (options.createHandler === undefined) throw new Error('startMeshedProcess needs createHandler or serve');
+  const server = createMeshServer(mesh, options.createHandler(mesh));
+  const port = await listen(server, options.listenPort ?? 0);
+  return {
+    server,
+    port,
+    async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      mesh.close();
     },
   };
 }
@@ -86,8 +187,10 @@ function listen(server: MeshServer, port: number): Promise<number> {
 }
 
 /** The line the launcher waits for; anything else the process prints is a log line. */
-export function announceReady(name: string, port: number): void {
-  process.stdout.write(`${JSON.stringify({ ready: name, port })}\n`);
+export function announceReady(name: string, port: number, ports?: Readonly<Record<number, number>>): void {
+  // `ports` (declared → bound, the gateway's) comes after `port`, which the launcher reads first.
+  const line = ports === undefined ? { ready: name, port } : { ready: name, port, ports };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
 /**

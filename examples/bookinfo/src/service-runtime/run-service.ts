@@ -1,8 +1,11 @@
 /**
  * One Bookinfo service as its own process:
  *   node --conditions=@weft/source run-service.ts <details|ratings|reviews|productpage> [v1|v2|v3] --agent URL
+ *     --join-token-file FILE [--agent-token-file FILE]
  * Its identity is the sample's: workload `<service>-<version>`, service account
- * `bookinfo-<service>`, labels `app` and `version`. Prints `{"ready":…,"port":…}` once serving.
+ * `bookinfo-<service>`, labels `app` and `version`. Its telemetry is the OpenTelemetry SDK's,
+ * configured by the OTEL_* environment variables (telemetry/start-telemetry.ts). Prints
+ * `{"metrics":…}` and then `{"ready":…,"port":…}` once serving.
  */
 import type { RequestListener } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -12,11 +15,22 @@ import { createProductPageHandler } from '../productpage/productpage-handler.ts'
 import { createRatingsHandler } from '../ratings/ratings-handler.ts';
 import { createReviewsHandler } from '../reviews/reviews-handler.ts';
 import { isReviewsVersion } from '../reviews/reviews-versions.ts';
-import { announceReady, closeOnSignals, startMeshedProcess } from './meshed-process.ts';
+import { startTelemetry } from '../telemetry/start-telemetry.ts';
+import {
+  announceReady,
+  CREDENTIAL_FLAGS,
+  closeOnSignals,
+  readCredentialFiles,
+  startMeshedProcess,
+} from './meshed-process.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { agent: { type: 'string' }, namespace: { type: 'string', default: 'default' } },
+  options: {
+    agent: { type: 'string' },
+    namespace: { type: 'string', default: 'default' },
+    ...CREDENTIAL_FLAGS,
+  },
 });
 const [service, version = 'v1'] = positionals;
 const agentUrl = values.agent;
@@ -38,6 +52,8 @@ function handlerFactory(): (mesh: Mesh) => RequestListener {
   }
 }
 
+// The SDK first, so the mesh records into it from its first request.
+const telemetry = await startTelemetry();
 const name = `${service}-${version}`;
 const running = await startMeshedProcess({
   agentUrl,
@@ -47,6 +63,10 @@ const running = await startMeshedProcess({
   serviceAccount: `bookinfo-${service}`,
   labels: { app: String(service), version },
   createHandler: handlerFactory(),
+  credentials: await readCredentialFiles(values),
 });
-closeOnSignals(() => running.close());
+closeOnSignals(async () => {
+  await running.close();
+  await telemetry.shutdown();
+});
 announceReady(name, running.port);
