@@ -2,7 +2,8 @@
  * The agent's dashboard in a real browser against a running Bookinfo: Debian's chromium, headless,
  * driven by playwright-core, every process on 127.0.0.1. The graph shows the gateway, productpage,
  * reviews and ratings with the traffic the test made; after virtual-service-reviews-v3.yaml the
- * reviews v3 edge carries all of it; a client that refuses a revision shows NACKED with its reason.
+ * reviews v3 edge carries all of it; a caller from outside the mesh (a plain fetch straight to
+ * productpage) shows as the `unknown` node; a client that refuses a revision shows NACKED with its reason.
  * Screenshots go to test-artifacts/ (gitignored).
  *
  * Chromium: /usr/bin/chromium. When it is missing the test installs it (`apt-get install -y
@@ -25,6 +26,8 @@ const PRODUCTPAGE = 'svc:productpage.default.svc.cluster.local:v1';
 const REVIEWS = 'svc:reviews.default.svc.cluster.local:';
 const RATINGS = 'svc:ratings.default.svc.cluster.local:v1';
 const GATEWAY = 'wl:istio-system/istio-ingressgateway';
+/** Callers nobody can name: reported by the service they called (PROTOCOL.md §3.8.2). */
+const UNKNOWN = 'unknown';
 /** Clients report every 5 s and the page refreshes every 2 s: a new count shows within ~8 s. */
 const SHOWS_WITHIN_MS = 15_000;
 
@@ -151,6 +154,26 @@ describe.skipIf(unavailable !== undefined)('the dashboard in chromium, against B
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-2-reviews-v3.png'), fullPage: true });
   }, 45_000);
 
+  it('shows calls from outside the mesh, straight to productpage, from the unknown node', async () => {
+    const listed = (await (await fetch(`${bookinfo.agentUrl}/v1/workloads`)).json()) as {
+      items: { name: string; address: string; ports: Record<string, number> }[];
+    };
+    const productpage = listed.items.find((workload) => workload.name === 'productpage-v1');
+    const port = productpage?.ports['9080'];
+    expect(port).toBeDefined();
+    const calls = 3;
+    // Not through the gateway, and not from a meshed client: nobody but productpage counts these.
+    for (let i = 0; i < calls; i++) {
+      const response = await fetch(`http://${productpage?.address}:${port}/health`, {
+        signal: AbortSignal.timeout(5_000),
+      });
+      await response.arrayBuffer();
+    }
+    await page.locator(`g.node[data-node-id="${UNKNOWN}"]`).waitFor();
+    await waitForRequests(UNKNOWN, PRODUCTPAGE, calls);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-3-unknown-caller.png'), fullPage: true });
+  }, 30_000);
+
   it('shows a NACKed revision on the workload that refused it, with the reason', async () => {
     const reason =
       'VirtualService/default/reviews spec.http[0].route[0].destination.subset: subset "v3" refused by this canary build';
@@ -163,7 +186,7 @@ describe.skipIf(unavailable !== undefined)('the dashboard in chromium, against B
     // It serves nothing from the agent: no revision was ever acked.
     expect(await row.locator('td').nth(4).textContent()).toMatch(/^refused \d+, serving -$/);
     await row.scrollIntoViewIfNeeded();
-    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-3-nack.png'), fullPage: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-4-nack.png'), fullPage: true });
   }, 30_000);
 });
 

@@ -57,11 +57,14 @@ export {
   EDGE_LATENCY_BOUNDS_MS,
   EDGE_LATENCY_BUCKETS,
   type EdgeAggregate,
+  type EdgeCaller,
   type EdgeDestination,
   type EdgeReport,
   type EjectionState,
   edgeReportPath,
   type FaultCount,
+  GRPC_STATUS_HTTP_CODES,
+  type InboundEdgeAggregate,
   MAX_CODES_PER_EDGE,
   MAX_EDGES_PER_REPORT,
   MAX_EJECTIONS_PER_REPORT,
@@ -462,7 +465,7 @@ export {
   MAX_URL_LENGTH,
 } from './telemetry/attribute-limits.ts';
 export { callerLabels, type VerifiedCaller } from './telemetry/caller-labels.ts';
-export type { EdgeSink } from './telemetry/edge-sink.ts';
+export { EDGE_REPORTED_BY_SOURCE, EDGE_REPORTER_HEADER, type EdgeSink } from './telemetry/edge-sink.ts';
 export type { PeerLabels } from './telemetry/istio-labels.ts';
 export {
   ISTIO_HISTOGRAM_BUCKETS,

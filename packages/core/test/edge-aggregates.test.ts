@@ -117,9 +117,9 @@ describe('edge aggregates from the mesh telemetry', () => {
     expect(fixture.mesh.telemetry.startClientCall(routeRequest())).toBeDefined();
     fixture.detach();
     expect(fixture.mesh.telemetry.startClientCall(routeRequest())).toBeUndefined();
-    // Inbound calls never feed edges: the caller reports them.
+    // An inbound call its caller reports (x-weft-edge: source) is not counted again here.
     fixture.mesh.telemetry.attachEdgeSink(fixture.aggregator);
-    expect(fixture.mesh.telemetry.startServerCall(routeRequest())).toBeUndefined();
+    expect(fixture.mesh.telemetry.startServerCall(routeRequest({ 'x-weft-edge': 'source' }))).toBeUndefined();
   });
 
   it('tracks at most maxEdges edges, counts what it drops, and gives refused edges room once others go idle', () => {

@@ -69,6 +69,7 @@ beforeEach(async () => {
       tracerProvider: sdk.tracerProvider,
       meterProvider: sdk.meterProvider,
       accessLog: { stream: log, isEnabledByDefault: true },
+      clusterId: 'Kubernetes',
     },
   });
   ({ port } = await harness.serve(mesh, handler, {
@@ -152,6 +153,38 @@ describe('a request the application answered', () => {
         source_workload: 'productpage-v1',
         source_workload_namespace: 'default',
         source_app: 'productpage',
+      }),
+    ).toBe(1);
+  });
+});
+
+describe('the principals and clusters of an inbound request', () => {
+  it('over mTLS are both SPIFFE IDs, and the verified caller is of this cluster', async () => {
+    const outcome = await harness.mtls(ca.workload('default', 'productpage')).get(port, '/reviews/1');
+    expect(outcome).toMatchObject({ kind: 'response', status: 200 });
+    expect(
+      await sdk.counter('istio_requests_total', {
+        ...DESTINATION,
+        connection_security_policy: 'mutual_tls',
+        source_principal: spiffeIdOf(ca.trustDomain, 'default', 'productpage'),
+        source_cluster: 'Kubernetes',
+        destination_principal: spiffeIdOf(ca.trustDomain, 'default', 'reviews'),
+        destination_cluster: 'Kubernetes',
+      }),
+    ).toBe(1);
+  });
+
+  it('over plaintext are unknown, all but the destination cluster', async () => {
+    const outcome = await harness.plain().get(port, '/reviews/1');
+    expect(outcome).toMatchObject({ kind: 'response', status: 200 });
+    expect(
+      await sdk.counter('istio_requests_total', {
+        ...DESTINATION,
+        connection_security_policy: 'none',
+        source_principal: 'unknown',
+        source_cluster: 'unknown',
+        destination_principal: 'unknown',
+        destination_cluster: 'Kubernetes',
       }),
     ).toBe(1);
   });

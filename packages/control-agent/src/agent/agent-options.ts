@@ -1,6 +1,7 @@
 import type { Clock, MeshOptions } from '@weft/core';
 import type { CaOptions } from '../ca/ca-options.ts';
 import type { DashboardOptions } from '../dashboard/dashboard.ts';
+import type { PeerOptions } from '../peers/peer-options.ts';
 import type { Store } from '../store/store.ts';
 import type { AgentLogger } from './agent-logger.ts';
 
@@ -68,6 +69,12 @@ export interface AgentOptions {
   readonly ca?: CaOptions;
   /** The dashboard and the clients' edge reports (docs/dashboard.md): refresh interval, edge window. */
   readonly dashboard?: DashboardOptions;
+  /**
+   * How agents sharing a store (etcd) find and ask each other, for the dashboard's merged view
+   * (`?scope=mesh`, PROTOCOL.md §4.9): the URL this one is reached at, its record's lease, the
+   * deadline of a peer's answer.
+   */
+  readonly peers?: PeerOptions;
 }
 
 /** The options with every default filled in. */

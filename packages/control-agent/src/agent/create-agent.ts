@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -22,6 +23,9 @@ import { HttpError } from '../http/http-error.ts';
 import { sendError, toHttpError } from '../http/respond.ts';
 import { Router } from '../http/router.ts';
 import { MeshCache } from '../mesh-view/mesh-cache.ts';
+import { AgentAnnouncement } from '../peers/agent-announcement.ts';
+import { type AgentRecord, checkAgentRecord, hasAgentDirectory } from '../peers/agent-directory.ts';
+import { resolvePeerSettings } from '../peers/peer-options.ts';
 import { WatchHub } from '../watch/watch-hub.ts';
 import { silentLogger } from './agent-logger.ts';
 import { type AgentOptions, type AgentSettings, DEFAULT_AGENT_LIMITS } from './agent-options.ts';
@@ -44,6 +48,11 @@ export interface Agent {
  */
 export async function createAgent(options: AgentOptions): Promise<Agent> {
   const settings = resolveSettings(options);
+  const peers = resolvePeerSettings(options.peers);
+  const directory = hasAgentDirectory(settings.store) ? settings.store.agents : undefined;
+  // The URL is known once the port is bound; peers see the record only after that.
+  let self: AgentRecord = { id: randomUUID(), url: peers.advertiseUrl ?? '' };
+  if (peers.advertiseUrl !== undefined) checkAgentRecord(self);
   const identity = await openAgentIdentity({
     store: settings.store,
     options: options.ca,
@@ -99,6 +108,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     domainSuffix: settings.domainSuffix,
     maxKnownClients: settings.limits.maxKnownClients,
     maxRequestBytes: settings.limits.maxRequestBytes,
+    self: () => self,
+    directory,
+    peers,
   });
   const router = new Router([
     ...resourceRoutes(deps),
@@ -162,14 +174,29 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   }
   const { port } = server.address() as AddressInfo;
   const hostInUrl = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  const url = `http://${hostInUrl}:${port}`;
+  self = checkAgentRecord({ id: self.id, url: peers.advertiseUrl ?? url });
+  const announcement =
+    directory === undefined
+      ? undefined
+      : new AgentAnnouncement({
+          directory,
+          record: self,
+          ttlMs: peers.leaseTtlMs,
+          clock: settings.clock,
+          logger: settings.logger,
+        });
+  // Failures are logged and retried: an agent serves its clients whether or not peers find it.
+  await announcement?.start();
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${hostInUrl}:${port}`,
+    url,
     host: settings.host,
     port,
     mark: () => cache.mark,
     close() {
       closing ??= (async () => {
+        await announcement?.close();
         dashboard.close();
         hub.close();
         identity.close();

@@ -19,6 +19,7 @@ const OPTIONS = {
   'in-memory': { type: 'boolean' },
   store: { type: 'string' },
   'admin-token': { type: 'string' },
+  'advertise-url': { type: 'string' },
   ...CA_FLAGS,
 } as const;
 
@@ -26,7 +27,7 @@ export const agentCommand: Command = {
   name: NAME,
   summary: 'Run the control agent',
   help: `Usage: weft agent [--port N] [--host ADDR] [--data-dir DIR | --in-memory | --store etcd://HOST:PORT[,...]]
-                  [--admin-token TOKEN] [--trust-domain TD] [--svid-ttl DURATION]
+                  [--admin-token TOKEN] [--advertise-url URL] [--trust-domain TD] [--svid-ttl DURATION]
                   [--ca-cert FILE --ca-key FILE [--ca-chain FILE] --ca-root FILE]
 
 Runs the agent until SIGINT or SIGTERM, then closes every watch and its store and exits 0.
@@ -44,6 +45,8 @@ Flags:
       --store URL           etcd://host:port[,host:port...] (https via etcds://)
       --admin-token TOKEN   required as Bearer token on writes, 16 characters or more
                             (default: $WEFT_ADMIN_TOKEN); join tokens and CA rotation need it
+      --advertise-url URL   where the other agents on the same etcd reach this one, for the
+                            dashboard's merged view (default: the address it listens on)
 ${CA_FLAGS_HELP}`,
   run,
 };
@@ -56,6 +59,10 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const adminToken = values['admin-token'] ?? nonEmpty(io.env.WEFT_ADMIN_TOKEN);
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new UsageError('the admin token must be 16 characters or more', NAME);
+  }
+  const advertiseUrl = values['advertise-url'];
+  if (advertiseUrl !== undefined && !/^https?:\/\/[^/?#]+\/?$/.test(advertiseUrl)) {
+    throw new UsageError(`--advertise-url must be http://host:port, not "${advertiseUrl}"`, NAME);
   }
   const storeChoices = [values.store, values['data-dir'], values['in-memory']].filter((v) => v !== undefined);
   if (storeChoices.length > 1) throw new UsageError('give one of --store, --data-dir and --in-memory', NAME);
@@ -78,6 +85,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       host,
       port,
       ...(adminToken === undefined ? {} : { adminToken }),
+      ...(advertiseUrl === undefined ? {} : { peers: { advertiseUrl } }),
       logger,
       ca,
     });

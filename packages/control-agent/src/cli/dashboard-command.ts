@@ -9,12 +9,13 @@ const NAME = 'dashboard';
 
 const OPTIONS = {
   check: { type: 'boolean' },
+  mesh: { type: 'boolean' },
 } as const;
 
 export const dashboardCommand: Command = {
   name: NAME,
   summary: "Print the URL of the agent's web dashboard (service graph, sync status, analysis)",
-  help: `Usage: weft dashboard [--check]
+  help: `Usage: weft dashboard [--check] [--mesh]
 
 Prints the URL of the dashboard the agent serves (GET /dashboard): the service graph with live
 request rate, error rate and latency per edge, each service's routes and policies, each
@@ -27,7 +28,9 @@ password), and it is refused outright when the agent has no admin token.
 
 Flags:
       --check   also fetch the dashboard's state once and print a one-line summary
-                (exit 3 when the agent cannot be reached, 1 when it refuses)`,
+                (exit 3 when the agent cannot be reached, 1 when it refuses)
+      --mesh    the graph of every agent on the same etcd, merged (the page's ?scope=mesh):
+                each agent otherwise shows what its own clients report`,
   run,
 };
 
@@ -35,7 +38,8 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandLine(NAME, args, OPTIONS);
   expectPositionals(NAME, positionals, []);
   const api = agentFor(values, io, NAME);
-  const url = `${api.url}/dashboard`;
+  const query = values.mesh === true ? '?scope=mesh' : '';
+  const url = `${api.url}/dashboard${query}`;
   io.stdout.write(`${url}\n`);
   if (!isLocal(new URL(api.url).hostname)) {
     io.stderr.write(
@@ -43,7 +47,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     );
   }
   if (values.check !== true) return ExitCodes.ok;
-  const { body } = await api.request('GET', '/v1/dashboard/state');
+  const { body } = await api.request('GET', `/v1/dashboard/state${query}`);
   const state = record(body);
   const graph = record(state.graph);
   const reporting = record(state.edgeReporting);
@@ -55,6 +59,16 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       `${workloads.length} clients (${String(reporting.reportingClients ?? 0)} reporting edges, ${nacked} NACKed), ` +
       `${findings} analysis findings\n`,
   );
+  if (state.peers !== null && state.peers !== undefined) {
+    const peers = record(state.peers);
+    const missing = arrayOf(peers.missing).map(record);
+    io.stdout.write(
+      `agents: ${arrayOf(peers.agents).length} merged` +
+        (missing.length === 0
+          ? '\n'
+          : `, ${missing.length} missing (${missing.map((agent) => `${String(agent.url)}: ${String(agent.reason)}`).join('; ')})\n`),
+    );
+  }
   return ExitCodes.ok;
 }
 

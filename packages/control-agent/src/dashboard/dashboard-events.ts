@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '@weft/core';
 import { HttpError } from '../http/http-error.ts';
+import type { DashboardView } from './dashboard-inputs.ts';
 
 export interface DashboardEventsOptions {
   readonly clock: Clock;
@@ -12,13 +13,15 @@ export interface DashboardEventsOptions {
   readonly maxStreams: number;
   /** A stream whose socket has not drained for this long is closed (the page reconnects). */
   readonly stalledMs: number;
-  /** The state for a window, serialized; rejected builds are skipped until the next refresh. */
-  readonly build: (windowMs: number) => Promise<string>;
+  /** The state of a view (window and scope), serialized; rejected builds are skipped until the next refresh. */
+  readonly build: (view: DashboardView) => Promise<string>;
 }
 
 interface Subscriber {
   readonly response: ServerResponse;
-  readonly windowMs: number;
+  readonly view: DashboardView;
+  /** `scope|windowMs`: subscribers with one key share one build per refresh. */
+  readonly viewKey: string;
   /** The last state written (as JSON), to push only what changed. */
   lastSent: string | undefined;
   lastWriteMs: number;
@@ -29,7 +32,7 @@ interface Subscriber {
 /**
  * `GET /v1/dashboard/events`: server-sent events carrying the dashboard's state. One timer for all
  * streams (running only while some are open) rebuilds the state once per distinct window every
- * `refreshMs` and writes it to the streams whose last state differs. A stream that does not drain
+ * `refreshMs` (a view: a window and a scope) and writes it to the streams whose last state differs. A stream that does not drain
  * is neither written to nor buffered for; it is closed after `stalledMs`.
  */
 export class DashboardEvents {
@@ -48,7 +51,7 @@ export class DashboardEvents {
   }
 
   /** Starts a stream on `response` (headers, a retry hint, the current state at once). */
-  open(response: ServerResponse, windowMs: number): void {
+  open(response: ServerResponse, view: DashboardView): void {
     if (this.#isClosed) throw new HttpError(503, 'unavailable', 'the agent is shutting down');
     if (this.#subscribers.size >= this.#options.maxStreams) {
       throw new HttpError(
@@ -70,7 +73,8 @@ export class DashboardEvents {
     response.socket?.setKeepAlive(true);
     const subscriber: Subscriber = {
       response,
-      windowMs,
+      view,
+      viewKey: `${view.scope}|${view.windowMs}`,
       lastSent: undefined,
       lastWriteMs: this.#options.clock.now(),
       fullSinceMs: undefined,
@@ -91,7 +95,7 @@ export class DashboardEvents {
   /** The current state, at once, to a stream that just opened. */
   async #sendFirst(subscriber: Subscriber): Promise<void> {
     try {
-      const state = await this.#options.build(subscriber.windowMs);
+      const state = await this.#options.build(subscriber.view);
       if (subscriber.lastSent === undefined && this.#write(subscriber, `event: state\ndata: ${state}\n\n`))
         subscriber.lastSent = state;
     } catch {
@@ -116,16 +120,16 @@ export class DashboardEvents {
   }
 
   async #refresh(): Promise<void> {
-    const windows = new Set([...this.#subscribers].map((subscriber) => subscriber.windowMs));
-    for (const windowMs of windows) {
+    const views = new Map([...this.#subscribers].map((subscriber) => [subscriber.viewKey, subscriber.view]));
+    for (const [key, view] of views) {
       let state: string;
       try {
-        state = await this.#options.build(windowMs);
+        state = await this.#options.build(view);
       } catch {
         continue; // the next refresh tries again; the page keeps what it has
       }
       for (const subscriber of this.#subscribers) {
-        if (subscriber.windowMs !== windowMs || subscriber.lastSent === state) continue;
+        if (subscriber.viewKey !== key || subscriber.lastSent === state) continue;
         if (this.#write(subscriber, `event: state\ndata: ${state}\n\n`)) subscriber.lastSent = state;
       }
     }

@@ -2,8 +2,18 @@ import type { Clock, ConfigIssue, RevisionMark } from '@weft/core';
 import type { StoredAnalysis } from '../admin/stored-analysis.ts';
 import type { ClientRegistry } from '../clients/client-registry.ts';
 import type { MeshCache } from '../mesh-view/mesh-cache.ts';
+import type { MeshEdgeView } from '../peers/mesh-edge-view.ts';
 import type { WatchHub } from '../watch/watch-hub.ts';
-import type { EdgeRegistry } from './edge-registry.ts';
+import type { EdgeRegistry, EdgeView } from './edge-registry.ts';
+
+/** Whose edges a view holds: this agent's clients', or every agent's on the store (PROTOCOL.md §4.9). */
+export type EdgeScope = 'local' | 'mesh';
+
+/** What one dashboard stream or request shows: a window, over one scope. */
+export interface DashboardView {
+  readonly windowMs: number;
+  readonly scope: EdgeScope;
+}
 
 /** What the dashboard reads: the agent's view, its clients, their edge reports, and analyze. */
 export interface DashboardInputs {
@@ -11,12 +21,21 @@ export interface DashboardInputs {
   readonly clients: ClientRegistry;
   readonly hub: WatchHub;
   readonly edges: EdgeRegistry;
+  /** Every agent's edges merged (this one's alone when it has no peers). */
+  readonly meshEdges: (windowMs: number) => Promise<MeshEdgeView>;
   readonly analysis: AnalysisCache;
   readonly domainSuffix: string;
   /** The agent's clock: edge windows are on it. */
   readonly clock: Clock;
   /** Wall-clock ms, for certificate expiry and "generated at". */
   readonly wallClock: () => number;
+}
+
+/** The edges of a view: this agent's (synchronous), or the merge of every agent's. */
+export function edgeViewOf(inputs: DashboardInputs, view: DashboardView): Promise<EdgeView | MeshEdgeView> {
+  return view.scope === 'mesh'
+    ? inputs.meshEdges(view.windowMs)
+    : Promise.resolve(inputs.edges.view(inputs.clock.now(), view.windowMs));
 }
 
 export interface AnalysisResult {

@@ -6,7 +6,7 @@ import { sendJson } from '../http/respond.ts';
 import type { Route } from '../http/router.ts';
 import type { DashboardAccess } from './dashboard-access.ts';
 import type { DashboardEvents } from './dashboard-events.ts';
-import type { DashboardInputs } from './dashboard-inputs.ts';
+import { type DashboardInputs, type DashboardView, type EdgeScope, edgeViewOf } from './dashboard-inputs.ts';
 import { buildDashboardState } from './dashboard-state.ts';
 import { parseEdgeReport } from './edge-report-input.ts';
 import { dashboardPage } from './page/dashboard-page.ts';
@@ -64,9 +64,9 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Route[] {
       method: 'GET',
       path: '/v1/edges',
       isWrite: false,
-      handle: ({ request, response, url }) => {
+      handle: async ({ request, response, url }) => {
         access.check(request);
-        sendJson(response, 200, inputs.edges.view(inputs.clock.now(), windowOf(url, inputs)));
+        sendJson(response, 200, await edgeViewOf(inputs, viewOf(url, inputs)));
       },
     },
     {
@@ -94,7 +94,7 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Route[] {
       isWrite: false,
       handle: async ({ request, response, url }) => {
         access.check(request);
-        sendJson(response, 200, await buildDashboardState(inputs, windowOf(url, inputs)));
+        sendJson(response, 200, await buildDashboardState(inputs, viewOf(url, inputs)));
       },
     },
     {
@@ -103,7 +103,7 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Route[] {
       isWrite: false,
       handle: ({ request, response, url }) => {
         access.check(request);
-        deps.events.open(response, windowOf(url, inputs));
+        deps.events.open(response, viewOf(url, inputs));
       },
     },
     {
@@ -119,6 +119,18 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Route[] {
       },
     },
   ];
+}
+
+/** `?windowMs=` and `?scope=` (`local`, the default, or `mesh`: every agent's edges, §4.9). */
+function viewOf(url: URL, inputs: DashboardInputs): DashboardView {
+  return { windowMs: windowOf(url, inputs), scope: scopeOf(url) };
+}
+
+function scopeOf(url: URL): EdgeScope {
+  const given = url.searchParams.get('scope');
+  if (given === null || given === 'local') return 'local';
+  if (given === 'mesh') return 'mesh';
+  throw badRequest('scope must be "local" (this agent\'s clients) or "mesh" (every agent on the store)');
 }
 
 /** `?windowMs=`: whole milliseconds within what the edge windows keep; the longest by default. */

@@ -1,6 +1,7 @@
 import type { RevisionMark } from '@weft/core';
 import { type ClientRecord, syncStatusOf } from '../clients/client-registry.ts';
-import type { DashboardInputs } from './dashboard-inputs.ts';
+import type { MeshEdgeView } from '../peers/mesh-edge-view.ts';
+import { type DashboardInputs, type DashboardView, type EdgeScope, edgeViewOf } from './dashboard-inputs.ts';
 import { buildServiceGraph, type ServiceGraph } from './service-graph.ts';
 
 /** What the dashboard shows of each client: its sync status and its certificate. */
@@ -35,6 +36,13 @@ export interface WorkloadStatus {
 export interface DashboardSnapshot {
   readonly mark: RevisionMark;
   readonly windowMs: number;
+  /** `local`: this agent's clients' edges; `mesh`: every agent's on the store, merged (§4.9). */
+  readonly scope: EdgeScope;
+  /**
+   * Mesh scope: the agents whose edges are drawn, those missing (`partial`), and why. The
+   * workloads panel lists this agent's own clients in either scope.
+   */
+  readonly peers: Pick<MeshEdgeView, 'agents' | 'partial' | 'missing' | 'directoryError'> | null;
   readonly graph: ServiceGraph;
   readonly workloads: readonly WorkloadStatus[];
   readonly analysis: {
@@ -60,15 +68,14 @@ export interface DashboardSnapshot {
 /** Caps on what one state carries, so that a large mesh costs a bounded page and event. */
 export const DASHBOARD_CAPS = Object.freeze({ edges: 500, workloads: 500, findings: 200 });
 
-/** The dashboard's whole state for a window: built per refresh, shared by every open page. */
+/** The dashboard's whole state for a view: built per refresh, shared by every open page. */
 export async function buildDashboardState(
   inputs: DashboardInputs,
-  windowMs: number,
+  dashboardView: DashboardView,
 ): Promise<DashboardSnapshot> {
-  const analysis = await inputs.analysis.current();
+  const [analysis, view] = await Promise.all([inputs.analysis.current(), edgeViewOf(inputs, dashboardView)]);
   const nowMs = inputs.clock.now();
   const wallMs = inputs.wallClock();
-  const view = inputs.edges.view(nowMs, windowMs);
   const edges = view.edges.slice(0, DASHBOARD_CAPS.edges);
   const records = [...inputs.clients.list()].sort(byAttention);
   const workloads = records
@@ -83,6 +90,16 @@ export async function buildDashboardState(
   return {
     mark: inputs.cache.mark,
     windowMs: view.windowMs,
+    scope: dashboardView.scope,
+    peers:
+      'agents' in view
+        ? {
+            agents: view.agents,
+            partial: view.partial,
+            missing: view.missing,
+            directoryError: view.directoryError,
+          }
+        : null,
     graph: buildServiceGraph(edges, inputs.cache.workloads(), inputs.domainSuffix),
     workloads,
     analysis: {

@@ -3,6 +3,9 @@ import type { StoredAnalysis } from '../admin/stored-analysis.ts';
 import type { ClientRegistry } from '../clients/client-registry.ts';
 import type { Route } from '../http/router.ts';
 import type { MeshCache } from '../mesh-view/mesh-cache.ts';
+import type { AgentDirectory, AgentRecord } from '../peers/agent-directory.ts';
+import { meshEdgeView } from '../peers/mesh-edge-view.ts';
+import type { PeerSettings } from '../peers/peer-options.ts';
 import type { WatchHub } from '../watch/watch-hub.ts';
 import { DashboardAccess } from './dashboard-access.ts';
 import { DashboardEvents } from './dashboard-events.ts';
@@ -42,6 +45,11 @@ export function createDashboard(input: {
   readonly domainSuffix: string;
   readonly maxKnownClients: number;
   readonly maxRequestBytes: number;
+  /** This agent as its peers know it (its URL is known once it listens). */
+  readonly self: () => AgentRecord;
+  /** The agents sharing the store, when the store keeps a directory of them. */
+  readonly directory: AgentDirectory | undefined;
+  readonly peers: PeerSettings;
 }): Dashboard {
   const options = input.options ?? {};
   const refreshMs = options.refreshMs ?? 2_000;
@@ -63,6 +71,23 @@ export function createDashboard(input: {
     clients: input.clients,
     hub: input.hub,
     edges,
+    meshEdges: (windowMs) =>
+      meshEdgeView(
+        {
+          self: input.self(),
+          directory: input.directory,
+          localView: (localWindowMs) => edges.view(input.clock.now(), localWindowMs),
+          request: {
+            adminToken: input.adminToken,
+            timeoutMs: input.peers.timeoutMs,
+            maxBytes: input.peers.maxAnswerBytes,
+            clock: input.clock,
+          },
+          maxPeers: input.peers.maxPeers,
+          clock: input.clock,
+        },
+        windowMs,
+      ),
     analysis: new AnalysisCache(input.analysis, (): RevisionMark => input.cache.mark),
     domainSuffix: input.domainSuffix,
     clock: input.clock,
@@ -74,7 +99,7 @@ export function createDashboard(input: {
     keepAliveMs: 15_000,
     maxStreams: options.maxStreams ?? 32,
     stalledMs: 30_000,
-    build: async (windowMs) => JSON.stringify(await buildDashboardState(inputs, windowMs)),
+    build: async (view) => JSON.stringify(await buildDashboardState(inputs, view)),
   });
   return {
     routes: dashboardRoutes({

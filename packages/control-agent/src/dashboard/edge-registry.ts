@@ -1,4 +1,4 @@
-import type { EdgeDestination, EdgeReport, EjectionState } from '@weft/core';
+import type { EdgeCaller, EdgeDestination, EdgeReport, EjectionState } from '@weft/core';
 import {
   addEdgeCounts,
   DEFAULT_EDGE_WINDOW,
@@ -9,20 +9,43 @@ import {
 } from './edge-window.ts';
 import { latencyQuantileMs } from './latency-quantile.ts';
 
-/** Who sent an edge: the watch's workload and namespace, and the labels its reports give. */
+/**
+ * Where an edge's requests came from. Source-reported edges: the reporting watch's workload and
+ * namespace, and the labels its reports give. Destination-reported edges (PROTOCOL.md §3.8.2): the
+ * caller as the destination knew it, a verified peer (with its principal) or UNKNOWN_SOURCE.
+ */
 export interface EdgeSource {
   readonly namespace: string;
   readonly workload: string;
   readonly app: string;
   readonly version: string;
-  /** The FQDN of the service the source serves, when it serves one. */
+  /** The FQDN of the service the source serves, when it serves one (and reports it). */
   readonly service?: string;
+  /** The SPIFFE ID a caller proved to the destination that reported the edge. */
+  readonly principal?: string;
 }
 
-/** One edge over a window, added up over every client of the same source workload. */
+/** The source of requests whose caller nobody can name: a client outside the mesh. */
+export const UNKNOWN_SOURCE: EdgeSource = Object.freeze({
+  namespace: 'unknown',
+  workload: 'unknown',
+  app: 'unknown',
+  version: 'unknown',
+});
+
+export function isUnknownSource(source: EdgeSource): boolean {
+  return source.workload === 'unknown' && source.namespace === 'unknown' && source.principal === undefined;
+}
+
+/**
+ * One edge over a window, added up over every client that reported it: the clients of the source
+ * workload (`reporter: 'source'`), or of the destination workload for callers that report nothing
+ * themselves (`reporter: 'destination'`). No request is counted by both (PROTOCOL.md §3.8.2).
+ */
 export interface MergedEdge {
   readonly source: EdgeSource;
   readonly destination: EdgeDestination;
+  readonly reporter: 'source' | 'destination';
   readonly protocol: 'http' | 'grpc';
   readonly requests: number;
   readonly errors: number;
@@ -144,7 +167,13 @@ export class EdgeRegistry {
     this.#forgetStale(nowMs);
     const sums = new Map<
       string,
-      { source: EdgeSource; totals: EdgeTotals; rate: number; reporters: number }
+      {
+        source: EdgeSource;
+        reporter: MergedEdge['reporter'];
+        totals: EdgeTotals;
+        rate: number;
+        reporters: number;
+      }
     >();
     const clients: ClientEdgeSummary[] = [];
     for (const entry of this.#clients.values()) {
@@ -155,11 +184,13 @@ export class EdgeRegistry {
       const silentMs = Math.max(0, nowMs - entry.lastReportMs - entry.lastIntervalMs);
       const coveredMs = Math.max(1, (window?.coveredMs ?? 0) + silentMs);
       let requests = 0;
-      for (const [key, edge] of window?.edges ?? []) {
-        const mergedKey = `${source.namespace}/${source.workload}|${source.app}|${source.version}|${source.service ?? ''}|${key}`;
+      for (const edge of window?.edges.values() ?? []) {
+        const reporter = edge.caller === undefined ? 'source' : 'destination';
+        const edgeSource = edge.caller === undefined ? source : sourceOfCaller(edge.caller);
+        const mergedKey = mergedEdgeKey({ ...edge, source: edgeSource, reporter });
         let sum = sums.get(mergedKey);
         if (sum === undefined) {
-          sum = { source, totals: emptyEdgeTotals(edge), rate: 0, reporters: 0 };
+          sum = { source: edgeSource, reporter, totals: emptyEdgeTotals(edge), rate: 0, reporters: 0 };
           sums.set(mergedKey, sum);
         }
         addEdgeCounts(sum.totals, edge);
@@ -183,16 +214,10 @@ export class EdgeRegistry {
         },
       });
     }
-    const edges: MergedEdge[] = [...sums.values()].map(({ source, totals, rate, reporters }) => ({
-      source,
-      ...totals,
-      requestsPerSecond: round(rate, 3),
-      errorRate: totals.requests === 0 ? 0 : round(totals.errors / totals.requests, 4),
-      p50Ms: roundOrNull(latencyQuantileMs(totals.latencyMs, 0.5)),
-      p99Ms: roundOrNull(latencyQuantileMs(totals.latencyMs, 0.99)),
-      reporters,
-    }));
-    edges.sort((a, b) => b.requests - a.requests);
+    const edges: MergedEdge[] = [...sums.values()].map(({ source, reporter, totals, rate, reporters }) =>
+      mergedEdgeOf(source, reporter, totals, rate, reporters),
+    );
+    edges.sort(byRequests);
     return {
       windowMs: this.clampWindowMs(windowMs),
       bucketMs: this.#settings.bucketMs,
@@ -212,6 +237,76 @@ export class EdgeRegistry {
       if (entry.lastReportMs < horizonMs) this.#clients.delete(clientId);
     }
   }
+}
+
+/** What identifies an edge in a merge: its source, who reported it, protocol and destination. */
+export function mergedEdgeKey(
+  edge: Pick<MergedEdge, 'source' | 'reporter' | 'protocol' | 'destination'>,
+): string {
+  const { source, destination } = edge;
+  return [
+    source.namespace,
+    source.workload,
+    source.app,
+    source.version,
+    source.service ?? '',
+    source.principal ?? '',
+    edge.reporter,
+    edge.protocol,
+    destination.service,
+    destination.subset ?? '',
+    destination.version,
+  ].join('|');
+}
+
+/** A merged edge from summed counts: rates as given, error rate and percentiles from the sums. */
+export function mergedEdgeOf(
+  source: EdgeSource,
+  reporter: MergedEdge['reporter'],
+  totals: EdgeTotals,
+  requestsPerSecond: number,
+  reporters: number,
+): MergedEdge {
+  return {
+    source,
+    destination: totals.destination,
+    reporter,
+    protocol: totals.protocol,
+    requests: totals.requests,
+    errors: totals.errors,
+    codes: totals.codes,
+    latencyMs: totals.latencyMs,
+    durationMsSum: totals.durationMsSum,
+    requestBytes: totals.requestBytes,
+    responseBytes: totals.responseBytes,
+    mtlsRequests: totals.mtlsRequests,
+    faults: totals.faults,
+    requestsPerSecond: round(requestsPerSecond, 3),
+    errorRate: totals.requests === 0 ? 0 : round(totals.errors / totals.requests, 4),
+    p50Ms: roundOrNull(latencyQuantileMs(totals.latencyMs, 0.5)),
+    p99Ms: roundOrNull(latencyQuantileMs(totals.latencyMs, 0.99)),
+    reporters,
+  };
+}
+
+/** Busiest first; ties in a stable order (the merge key), so that two views of the same counts agree. */
+export function byRequests(a: MergedEdge, b: MergedEdge): number {
+  if (a.requests !== b.requests) return b.requests - a.requests;
+  const keyA = mergedEdgeKey(a);
+  const keyB = mergedEdgeKey(b);
+  return keyA < keyB ? -1 : keyA > keyB ? 1 : 0;
+}
+
+/** The source of a destination-reported edge: the verified caller's labels, or UNKNOWN_SOURCE. */
+function sourceOfCaller(caller: EdgeCaller): EdgeSource {
+  if (caller.kind === 'unknown') return UNKNOWN_SOURCE;
+  return {
+    namespace: caller.namespace,
+    workload: caller.workload,
+    app: caller.app,
+    version: caller.version,
+    principal: caller.principal,
+  };
 }
 
 function round(value: number, digits: number): number {

@@ -1,10 +1,12 @@
 import {
   EDGE_LATENCY_BUCKETS,
   type EdgeAggregate,
+  type EdgeCaller,
   type EdgeDestination,
   type EdgeReport,
   type EjectionState,
   type FaultCount,
+  type InboundEdgeAggregate,
   MAX_CODES_PER_EDGE,
   MAX_EDGES_PER_REPORT,
   MAX_EJECTIONS_PER_REPORT,
@@ -34,16 +36,21 @@ export function parseEdgeReport(body: unknown): EdgeReport {
   const dropped = fields(object.dropped ?? {}, 'dropped');
   const certificate = object.certificate === undefined ? undefined : parseCertificate(object.certificate);
   const service = optionalText(source.service, 'source.service', MAX_HOST_CHARS);
+  const parsedSource = {
+    app: text(source.app, 'source.app', MAX_LABEL_CHARS),
+    version: text(source.version, 'source.version', MAX_LABEL_CHARS),
+    ...(service === undefined ? {} : { service }),
+  };
+  const edges = list(object.edges, 'edges', MAX_EDGES_PER_REPORT);
+  // One cap for both lists: a client tracks at most MAX_EDGES_PER_REPORT edges of either kind.
+  const inbound = list(object.inbound ?? [], 'inbound', MAX_EDGES_PER_REPORT - edges.length);
   return {
-    source: {
-      app: text(source.app, 'source.app', MAX_LABEL_CHARS),
-      version: text(source.version, 'source.version', MAX_LABEL_CHARS),
-      ...(service === undefined ? {} : { service }),
-    },
+    source: parsedSource,
     intervalMs: count(object.intervalMs, 'intervalMs', MAX_INTERVAL_MS),
-    edges: list(object.edges, 'edges', MAX_EDGES_PER_REPORT).map((edge, index) =>
-      parseEdge(edge, `edges[${index}]`),
-    ),
+    edges: edges.map((edge, index) => parseEdge(edge, `edges[${index}]`)),
+    ...(inbound.length === 0
+      ? {}
+      : { inbound: inbound.map((edge, index) => parseInboundEdge(edge, `inbound[${index}]`)) }),
     dropped: {
       edges: count(dropped.edges ?? 0, 'dropped.edges'),
       requests: count(dropped.requests ?? 0, 'dropped.requests'),
@@ -68,6 +75,30 @@ function parseEdge(value: unknown, field: string): EdgeAggregate {
     ...(subset === undefined ? {} : { subset }),
     version: text(destination.version, `${field}.destination.version`, MAX_LABEL_CHARS),
   };
+  return { destination: parsedDestination, ...parseCounts(edge, field) };
+}
+
+/** An inbound edge (PROTOCOL.md §3.8.2): its caller, and the same counts as an outbound edge. */
+function parseInboundEdge(value: unknown, field: string): InboundEdgeAggregate {
+  const edge = fields(value, field);
+  return { caller: parseCaller(edge.caller, `${field}.caller`), ...parseCounts(edge, field) };
+}
+
+function parseCaller(value: unknown, field: string): EdgeCaller {
+  const caller = fields(value, field);
+  if (caller.kind === 'unknown') return { kind: 'unknown' };
+  if (caller.kind !== 'peer') throw badRequest(`${field}.kind must be "peer" or "unknown"`);
+  return {
+    kind: 'peer',
+    namespace: text(caller.namespace, `${field}.namespace`, MAX_LABEL_CHARS),
+    workload: text(caller.workload, `${field}.workload`, MAX_HOST_CHARS),
+    app: text(caller.app, `${field}.app`, MAX_LABEL_CHARS),
+    version: text(caller.version, `${field}.version`, MAX_LABEL_CHARS),
+    principal: text(caller.principal, `${field}.principal`, MAX_SPIFFE_ID_CHARS),
+  };
+}
+
+function parseCounts(edge: Fields, field: string): Omit<EdgeAggregate, 'destination'> {
   if (edge.protocol !== 'http' && edge.protocol !== 'grpc')
     throw badRequest(`${field}.protocol must be "http" or "grpc"`);
   const requests = count(edge.requests, `${field}.requests`);
@@ -84,7 +115,6 @@ function parseEdge(value: unknown, field: string): EdgeAggregate {
   if (latency.reduce((sum, bucket) => sum + bucket, 0) !== requests)
     throw badRequest(`${field}.latencyMs must add up to ${field}.requests`);
   return {
-    destination: parsedDestination,
     protocol: edge.protocol,
     requests,
     errors: atMostRequests('errors'),

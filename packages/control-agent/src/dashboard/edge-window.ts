@@ -1,8 +1,19 @@
-import { EDGE_LATENCY_BUCKETS, type EdgeAggregate, type EdgeDestination, type FaultCount } from '@weft/core';
+import {
+  EDGE_LATENCY_BUCKETS,
+  type EdgeAggregate,
+  type EdgeCaller,
+  type EdgeDestination,
+  type FaultCount,
+  type InboundEdgeAggregate,
+} from '@weft/core';
 
-/** An edge's counts added up over some reports. */
+/**
+ * An edge's counts added up over some reports. An inbound edge (destination-reported, PROTOCOL.md
+ * §3.8.2) has its `caller`, and its `destination` is the reporting client's own service.
+ */
 export interface EdgeTotals {
   readonly destination: EdgeDestination;
+  readonly caller?: EdgeCaller;
   readonly protocol: 'http' | 'grpc';
   requests: number;
   errors: number;
@@ -17,7 +28,7 @@ export interface EdgeTotals {
 
 /** What one client reported during a window. */
 export interface WindowTotals {
-  /** Per edge key (`protocol|service|subset|version`). */
+  /** Per edge key (`protocol|service|subset|version`; inbound, `in|protocol|caller…`). */
   readonly edges: Map<string, EdgeTotals>;
   /** Per route. */
   readonly faults: Map<string, { delays: number; aborts: number; overflows: number }>;
@@ -57,12 +68,17 @@ export class EdgeWindow {
     this.#buckets = Array.from({ length: settings.buckets }, () => ({ index: -1, totals: emptyTotals() }));
   }
 
-  /** Adds a report's counts to the bucket of `nowMs`. */
+  /**
+   * Adds a report's counts to the bucket of `nowMs`. Inbound edges end at the reporter's own
+   * service and version (`report.source`); a reporter that names no service has none.
+   */
   add(
     nowMs: number,
     report: {
+      readonly source: { readonly version: string; readonly service?: string };
       readonly intervalMs: number;
       readonly edges: readonly EdgeAggregate[];
+      readonly inbound?: readonly InboundEdgeAggregate[];
       readonly faults: readonly FaultCount[];
       readonly dropped: { readonly edges: number; readonly requests: number; readonly reports: number };
     },
@@ -79,6 +95,12 @@ export class EdgeWindow {
     totals.droppedRequests += report.dropped.requests;
     totals.droppedReports += report.dropped.reports;
     for (const edge of report.edges) addEdge(totals.edges, edgeKey(edge), edge);
+    const service = report.source.service;
+    if (service !== undefined) {
+      const destination = { service, version: report.source.version };
+      for (const edge of report.inbound ?? [])
+        addEdge(totals.edges, inboundEdgeKey(edge), { ...edge, destination });
+    }
     for (const fault of report.faults) addFault(totals.faults, fault);
   }
 
@@ -111,6 +133,14 @@ export function edgeKey(edge: { readonly protocol: string; readonly destination:
   return `${edge.protocol}|${destination.service}|${destination.subset ?? ''}|${destination.version}`;
 }
 
+/** An inbound edge's key: its protocol and its caller (all of the caller's labels, or `unknown`). */
+export function inboundEdgeKey(edge: { readonly protocol: string; readonly caller: EdgeCaller }): string {
+  const { caller } = edge;
+  return caller.kind === 'unknown'
+    ? `in|${edge.protocol}|unknown`
+    : `in|${edge.protocol}|${caller.namespace}|${caller.workload}|${caller.app}|${caller.version}|${caller.principal}`;
+}
+
 function emptyTotals(): WindowTotals {
   return {
     edges: new Map(),
@@ -124,14 +154,16 @@ function emptyTotals(): WindowTotals {
 
 /** An edge's counts, as a report or a sum of reports gives them. */
 export type EdgeCounts = Omit<EdgeAggregate, 'codes' | 'latencyMs'> & {
+  readonly caller?: EdgeCaller;
   readonly codes: Readonly<Record<string, number>>;
   readonly latencyMs: readonly number[];
 };
 
-/** Zero counts for `edge`'s destination and protocol. */
-export function emptyEdgeTotals(edge: Pick<EdgeCounts, 'destination' | 'protocol'>): EdgeTotals {
+/** Zero counts for `edge`'s destination (and caller) and protocol. */
+export function emptyEdgeTotals(edge: Pick<EdgeCounts, 'destination' | 'protocol' | 'caller'>): EdgeTotals {
   return {
     destination: edge.destination,
+    ...(edge.caller === undefined ? {} : { caller: edge.caller }),
     protocol: edge.protocol,
     requests: 0,
     errors: 0,

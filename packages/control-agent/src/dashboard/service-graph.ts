@@ -1,12 +1,16 @@
 import { EDGE_LATENCY_BUCKETS, type RegisteredWorkload, toFqdn } from '@weft/core';
-import type { EdgeSource, MergedEdge } from './edge-registry.ts';
+import { type EdgeSource, isUnknownSource, type MergedEdge } from './edge-registry.ts';
 import { latencyQuantileMs } from './latency-quantile.ts';
 
 /** A box on the graph: a service at one version (subset), or a workload that serves no service. */
 export interface GraphNode {
   readonly id: string;
-  /** `service`: a registered service; `workload`: a caller that serves none (a gateway); `external`: a host outside the registry. */
-  readonly kind: 'service' | 'workload' | 'external';
+  /**
+   * `service`: a registered service; `workload`: a caller that serves none (a gateway);
+   * `external`: a host outside the registry; `unknown`: callers nobody can name (outside the mesh,
+   * reported by their destinations; one node for all of them, id UNKNOWN_NODE_ID).
+   */
+  readonly kind: 'service' | 'workload' | 'external' | 'unknown';
   /** The FQDN for services and external hosts; the workload name otherwise. */
   readonly host: string;
   /** Short name to show. */
@@ -25,6 +29,8 @@ export interface GraphEdge {
   readonly to: string;
   readonly subsets: readonly string[];
   readonly protocols: readonly string[];
+  /** Who counted its requests: the callers (`source`), the destination (`destination`), or both kinds of edge. */
+  readonly reportedBy: readonly ('source' | 'destination')[];
   readonly requests: number;
   readonly errors: number;
   readonly requestsPerSecond: number;
@@ -50,6 +56,7 @@ interface EdgeSum {
   to: string;
   subsets: Set<string>;
   protocols: Set<string>;
+  reportedBy: Set<'source' | 'destination'>;
   requests: number;
   errors: number;
   rate: number;
@@ -61,10 +68,14 @@ interface EdgeSum {
   responseBytes: number;
 }
 
+/** The node of callers nobody can name (Kiali's "unknown" node). */
+export const UNKNOWN_NODE_ID = 'unknown';
+
 /**
  * The service graph: a node per service and version (Kiali's "versioned app" graph), plus one per
- * calling workload that serves no service, and one per service for requests that reached no
- * endpoint (an injected abort, no healthy upstream). Every registered service shows, idle or not.
+ * calling workload that serves no service, one per service for requests that reached no endpoint
+ * (an injected abort, no healthy upstream), and one `unknown` node for callers from outside the
+ * mesh. Every registered service shows, idle or not.
  */
 export function buildServiceGraph(
   edges: readonly MergedEdge[],
@@ -73,15 +84,18 @@ export function buildServiceGraph(
 ): ServiceGraph {
   const nodes = new Map<string, GraphNode & { workloads: string[] }>();
   const registered = new Set<string>();
+  /** `namespace/name` → service FQDN, to place a verified caller that reports nothing itself. */
+  const servingWorkloads = new Map<string, string>();
   for (const workload of workloads) {
     const host = toFqdn(workload.service, { namespace: workload.namespace, domainSuffix });
     registered.add(host);
+    servingWorkloads.set(`${workload.namespace}/${workload.name}`, host);
     const node = serviceNode(nodes, host, workload.labels.version ?? 'unknown', 'service');
     if (!node.workloads.includes(workload.name)) node.workloads.push(workload.name);
   }
   const sums = new Map<string, EdgeSum>();
   for (const edge of edges) {
-    const from = sourceNode(nodes, edge.source);
+    const from = sourceNode(nodes, callerOf(edge, servingWorkloads));
     const destination = edge.destination;
     const isService =
       registered.has(destination.service) || destination.service.endsWith(`.svc.${domainSuffix}`);
@@ -100,6 +114,7 @@ export function buildServiceGraph(
         to: to.id,
         subsets: new Set(),
         protocols: new Set(),
+        reportedBy: new Set(),
         requests: 0,
         errors: 0,
         rate: 0,
@@ -114,6 +129,7 @@ export function buildServiceGraph(
     }
     if (destination.subset !== undefined) sum.subsets.add(destination.subset);
     sum.protocols.add(edge.protocol);
+    sum.reportedBy.add(edge.reporter);
     sum.requests += edge.requests;
     sum.errors += edge.errors;
     sum.rate += edge.requestsPerSecond;
@@ -135,6 +151,7 @@ export function buildServiceGraph(
       to: sum.to,
       subsets: [...sum.subsets].sort(),
       protocols: [...sum.protocols].sort(),
+      reportedBy: [...sum.reportedBy].sort(),
       requests: sum.requests,
       errors: sum.errors,
       requestsPerSecond: Math.round(sum.rate * 1000) / 1000,
@@ -180,7 +197,34 @@ function serviceNode(
   return node;
 }
 
+/**
+ * The source an edge is drawn from: as reported, except that a verified caller reported by its
+ * destination (which knows its workload, not its service) is placed at its registered service.
+ */
+function callerOf(edge: MergedEdge, servingWorkloads: ReadonlyMap<string, string>): EdgeSource {
+  const { source } = edge;
+  if (edge.reporter !== 'destination' || source.service !== undefined) return source;
+  const service = servingWorkloads.get(`${source.namespace}/${source.workload}`);
+  return service === undefined ? source : { ...source, service };
+}
+
 function sourceNode(nodes: Map<string, GraphNode & { workloads: string[] }>, source: EdgeSource): GraphNode {
+  if (isUnknownSource(source)) {
+    let node = nodes.get(UNKNOWN_NODE_ID);
+    if (node === undefined) {
+      node = {
+        id: UNKNOWN_NODE_ID,
+        kind: 'unknown',
+        host: UNKNOWN_NODE_ID,
+        name: UNKNOWN_NODE_ID,
+        namespace: '',
+        version: null,
+        workloads: [],
+      };
+      nodes.set(UNKNOWN_NODE_ID, node);
+    }
+    return node;
+  }
   if (source.service !== undefined) {
     // A caller that declares a service is that service's node, registered or not.
     const node = serviceNode(nodes, source.service, source.version, 'service');

@@ -10,6 +10,7 @@ import { resourceKey, workloadKey } from './store-keys.ts';
  *   <prefix>/resources/<kind>/<ns>/<name>     a resource, JSON, without resourceVersion
  *   <prefix>/workloads/<ns>/<name>            { workload, ttlMs }, JSON, attached to its lease
  *   <prefix>/records/<name>                   an agent-private record (CA state…), JSON; not watched
+ *   <prefix>/agents/<id>                      an agent's { id, url }, JSON, attached to its lease (peers/)
  * resourceVersion is the key's mod_revision, so it is never stored and never stale.
  */
 export class EtcdLayout {

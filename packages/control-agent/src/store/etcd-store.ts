@@ -11,6 +11,7 @@ import {
   systemRandom,
 } from '@weft/core';
 import type { IRequestOp } from 'etcd3';
+import { EtcdAgentDirectory } from '../peers/etcd-agent-directory.ts';
 import { decodeResource, decodeWorkload, EtcdLayout, encodeResource, encodeWorkload } from './etcd-codec.ts';
 import { EtcdSession, MAX_ATTEMPTS, modRevisionIs, rangeKvs } from './etcd-session.ts';
 import { closeStream, EtcdWatch } from './etcd-watch.ts';
@@ -68,6 +69,7 @@ export class EtcdStore implements Store, RecordStore {
   readonly #maxTxnOps: number;
   readonly #onBackgroundError: (error: unknown) => void;
   readonly #watches = new Set<EtcdWatch>();
+  #agents: EtcdAgentDirectory | undefined;
 
   private constructor(options: EtcdStoreOptions) {
     this.#layout = new EtcdLayout(options.prefix ?? '/weft');
@@ -104,6 +106,14 @@ export class EtcdStore implements Store, RecordStore {
 
   get endpoints(): string {
     return this.#session.endpoints;
+  }
+
+  /** The agents sharing this etcd, each under its lease (peers/agent-directory.ts). */
+  get agents(): EtcdAgentDirectory {
+    this.#agents ??= new EtcdAgentDirectory(this.#session, this.#layout.prefix, (leaseId) =>
+      this.renewLease(leaseId),
+    );
+    return this.#agents;
   }
 
   async mark(): Promise<RevisionMark> {

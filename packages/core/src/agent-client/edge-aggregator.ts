@@ -1,19 +1,28 @@
 import type { Cluster, ClusterEndpoint } from '../config/compile/cluster.ts';
 import type { EdgeSink } from '../telemetry/edge-sink.ts';
+import type { PeerLabels } from '../telemetry/istio-labels.ts';
 import type { TelemetryCall } from '../telemetry/telemetry-call.ts';
 import {
   EDGE_LATENCY_BOUNDS_MS,
   EDGE_LATENCY_BUCKETS,
   type EdgeAggregate,
+  type EdgeCaller,
   type EdgeDestination,
+  GRPC_STATUS_HTTP_CODES,
+  type InboundEdgeAggregate,
   MAX_CODES_PER_EDGE,
   MAX_EDGES_PER_REPORT,
 } from './edge-protocol.ts';
 
+/** Where an edge's requests went (outbound, source-reported) or came from (inbound, destination-reported). */
+type EdgeEnd =
+  | { readonly direction: 'outbound'; readonly destination: EdgeDestination }
+  | { readonly direction: 'inbound'; readonly caller: EdgeCaller };
+
 /** One edge's counters, reset after every report; allocated once per edge. */
 interface EdgeCounters {
   readonly key: string;
-  readonly destination: EdgeDestination;
+  readonly end: EdgeEnd;
   readonly protocol: 'http' | 'grpc';
   requests: number;
   errors: number;
@@ -38,6 +47,10 @@ interface EdgeLookups {
   byEndpoint: WeakMap<ClusterEndpoint, EdgeCounters | null>;
   byCluster: WeakMap<Cluster, EdgeCounters | null>;
   readonly byAuthority: Map<string, EdgeCounters | null>;
+  /** Inbound, per verified caller: adapters keep one PeerLabels object per connection and snapshot. */
+  byCaller: WeakMap<PeerLabels, EdgeCounters | null>;
+  /** Inbound, from callers without a verified identity. */
+  unknownCaller: EdgeCounters | null | undefined;
 }
 
 export interface EdgeAggregatorOptions {
@@ -61,18 +74,22 @@ const UNKNOWN_VERSION = 'unknown';
 /** What taking a report gives: the edges with requests since the last one, and what was dropped. */
 export interface EdgeInterval {
   readonly edges: EdgeAggregate[];
+  /** Inbound edges of callers that do not report their own (PROTOCOL.md §3.8.2). */
+  readonly inbound: InboundEdgeAggregate[];
   readonly droppedEdges: number;
   readonly droppedRequests: number;
 }
 
 /**
  * Per-edge aggregates of this workload's outbound requests (this workload → destination service,
- * subset, version), fed by the mesh's telemetry as each call ends (MeshTelemetry.attachEdgeSink)
- * and emptied by the edge reporter every few seconds.
+ * subset, version), and of the inbound requests whose caller does not report them (caller → this
+ * workload), fed by the mesh's telemetry as each call ends (MeshTelemetry.attachEdgeSink) and
+ * emptied by the edge reporter every few seconds. Both kinds share the `maxEdges` table.
  *
- * The request path costs a lookup in a WeakMap keyed by the endpoint object the call went to and
- * a few increments; an edge's counters and key are allocated the first time one of its endpoints
- * (or, without an endpoint, its cluster or authority) is seen in a snapshot, never per request.
+ * The request path costs a lookup in a WeakMap keyed by the endpoint object the call went to (or,
+ * inbound, the caller's labels object) and a few increments; an edge's counters and key are
+ * allocated the first time one of its endpoints (or, without an endpoint, its cluster or
+ * authority; inbound, its caller) is seen in a snapshot, never per request.
  */
 export class EdgeAggregator implements EdgeSink {
   readonly #maxEdges: number;
@@ -112,28 +129,17 @@ export class EdgeAggregator implements EdgeSink {
       this.#droppedRequests++;
       return;
     }
-    const code = call.responseCode;
-    const grpcStatus = call.grpcStatus;
-    edge.requests++;
-    if (
-      code === 0 ||
-      code >= 500 ||
-      (call.protocol === 'grpc' && grpcStatus !== undefined && grpcStatus !== 0)
-    )
-      edge.errors++;
-    const seen = edge.codes.get(code);
-    if (seen !== undefined) edge.codes.set(code, seen + 1);
-    else if (edge.codes.size < MAX_CODES_PER_EDGE) edge.codes.set(code, 1);
-    else edge.otherCodes++;
-    let bucket = 0;
-    while (bucket < EDGE_LATENCY_BOUNDS_MS.length && durationMs > (EDGE_LATENCY_BOUNDS_MS[bucket] as number))
-      bucket++;
-    edge.latency[bucket] = (edge.latency[bucket] as number) + 1;
-    edge.durationMsSum += durationMs;
-    edge.requestBytes += call.requestBytes;
-    edge.responseBytes += call.responseBytes;
-    if (call.connectionSecurityPolicy === 'mutual_tls') edge.mtlsRequests++;
+    count(edge, call, durationMs);
     if (flags !== undefined && (flags.includes('FI') || flags.includes('DI'))) edge.faults++;
+  }
+
+  recordInbound(call: TelemetryCall, durationMs: number): void {
+    const edge = this.#inboundEdgeOf(call.protocol, call.peer);
+    if (edge === null) {
+      this.#droppedRequests++;
+      return;
+    }
+    count(edge, call, durationMs);
   }
 
   /**
@@ -142,6 +148,7 @@ export class EdgeAggregator implements EdgeSink {
    */
   take(): EdgeInterval {
     const edges: EdgeAggregate[] = [];
+    const inbound: InboundEdgeAggregate[] = [];
     let isForgetting = false;
     for (const edge of this.#edges.values()) {
       if (edge.requests === 0) {
@@ -153,11 +160,14 @@ export class EdgeAggregator implements EdgeSink {
         continue;
       }
       edge.idleReports = 0;
-      edges.push(aggregateOf(edge));
+      const end = edge.end;
+      if (end.direction === 'outbound') edges.push({ destination: end.destination, ...countsOf(edge) });
+      else inbound.push({ caller: end.caller, ...countsOf(edge) });
       resetCounters(edge);
     }
     const interval = {
       edges,
+      inbound,
       droppedEdges: this.#refused.size,
       droppedRequests: this.#droppedRequests,
     };
@@ -171,6 +181,30 @@ export class EdgeAggregator implements EdgeSink {
     return interval;
   }
 
+  #inboundEdgeOf(protocol: 'http' | 'grpc', peer: PeerLabels | undefined): EdgeCounters | null {
+    const lookups = this.#lookups[protocol];
+    if (peer === undefined) {
+      lookups.unknownCaller ??= this.#edgeFor(protocol, { direction: 'inbound', caller: UNKNOWN_CALLER });
+      return lookups.unknownCaller;
+    }
+    let edge = lookups.byCaller.get(peer);
+    if (edge === undefined) {
+      edge = this.#edgeFor(protocol, {
+        direction: 'inbound',
+        caller: {
+          kind: 'peer',
+          namespace: peer.namespace,
+          workload: peer.workload,
+          app: peer.app,
+          version: peer.version,
+          principal: peer.principal,
+        },
+      });
+      lookups.byCaller.set(peer, edge);
+    }
+    return edge;
+  }
+
   #edgeOf(
     protocol: 'http' | 'grpc',
     cluster: Cluster | undefined,
@@ -181,7 +215,7 @@ export class EdgeAggregator implements EdgeSink {
     if (endpoint !== undefined && cluster !== undefined) {
       let edge = lookups.byEndpoint.get(endpoint);
       if (edge === undefined) {
-        edge = this.#edgeFor(protocol, destinationOf(cluster, endpoint.labels.version ?? UNKNOWN_VERSION));
+        edge = this.#edgeFor(protocol, outbound(cluster, endpoint.labels.version ?? UNKNOWN_VERSION));
         lookups.byEndpoint.set(endpoint, edge);
       }
       return edge;
@@ -189,7 +223,7 @@ export class EdgeAggregator implements EdgeSink {
     if (cluster !== undefined) {
       let edge = lookups.byCluster.get(cluster);
       if (edge === undefined) {
-        edge = this.#edgeFor(protocol, destinationOf(cluster, UNKNOWN_VERSION));
+        edge = this.#edgeFor(protocol, outbound(cluster, UNKNOWN_VERSION));
         lookups.byCluster.set(cluster, edge);
       }
       return edge;
@@ -198,17 +232,17 @@ export class EdgeAggregator implements EdgeSink {
     if (edge === undefined) {
       if (lookups.byAuthority.size >= MAX_AUTHORITIES_PER_PROTOCOL) return null;
       edge = this.#edgeFor(protocol, {
-        service: this.#resolveHost(hostOf(authority)),
-        version: UNKNOWN_VERSION,
+        direction: 'outbound',
+        destination: { service: this.#resolveHost(hostOf(authority)), version: UNKNOWN_VERSION },
       });
       lookups.byAuthority.set(authority, edge);
     }
     return edge;
   }
 
-  /** The edge for a destination, made if there is room; null (and counted) when there is none. */
-  #edgeFor(protocol: 'http' | 'grpc', destination: EdgeDestination): EdgeCounters | null {
-    const key = `${protocol}|${destination.service}|${destination.subset ?? ''}|${destination.version}`;
+  /** The edge for a destination or caller, made if there is room; null (and counted) when there is none. */
+  #edgeFor(protocol: 'http' | 'grpc', end: EdgeEnd): EdgeCounters | null {
+    const key = `${protocol}|${endKey(end)}`;
     const existing = this.#edges.get(key);
     if (existing !== undefined) return existing;
     if (this.#edges.size >= this.#maxEdges) {
@@ -217,7 +251,7 @@ export class EdgeAggregator implements EdgeSink {
     }
     const edge: EdgeCounters = {
       key,
-      destination,
+      end,
       protocol,
       requests: 0,
       errors: 0,
@@ -236,14 +270,64 @@ export class EdgeAggregator implements EdgeSink {
   }
 }
 
-function newLookups(): EdgeLookups {
-  return { byEndpoint: new WeakMap(), byCluster: new WeakMap(), byAuthority: new Map() };
+const UNKNOWN_CALLER: EdgeCaller = Object.freeze({ kind: 'unknown' });
+
+/**
+ * Counts one call on its edge: HTTP errors are no response (0) and 5xx; gRPC errors are statuses
+ * other than OK, and a gRPC call counts under its status's HTTP code (GRPC_STATUS_HTTP_CODES).
+ */
+function count(edge: EdgeCounters, call: TelemetryCall, durationMs: number): void {
+  const grpcStatus = call.protocol === 'grpc' ? call.grpcStatus : undefined;
+  let code = call.responseCode;
+  edge.requests++;
+  if (grpcStatus === undefined) {
+    if (code === 0 || code >= 500) edge.errors++;
+  } else {
+    if (grpcStatus !== 0) edge.errors++;
+    code = GRPC_STATUS_HTTP_CODES[grpcStatus] ?? 500;
+  }
+  const seen = edge.codes.get(code);
+  if (seen !== undefined) edge.codes.set(code, seen + 1);
+  else if (edge.codes.size < MAX_CODES_PER_EDGE) edge.codes.set(code, 1);
+  else edge.otherCodes++;
+  let bucket = 0;
+  while (bucket < EDGE_LATENCY_BOUNDS_MS.length && durationMs > (EDGE_LATENCY_BOUNDS_MS[bucket] as number))
+    bucket++;
+  edge.latency[bucket] = (edge.latency[bucket] as number) + 1;
+  edge.durationMsSum += durationMs;
+  edge.requestBytes += call.requestBytes;
+  edge.responseBytes += call.responseBytes;
+  if (call.connectionSecurityPolicy === 'mutual_tls') edge.mtlsRequests++;
 }
 
-function destinationOf(cluster: Cluster, version: string): EdgeDestination {
-  return cluster.subset === undefined
-    ? { service: cluster.host, version }
-    : { service: cluster.host, subset: cluster.subset, version };
+function newLookups(): EdgeLookups {
+  return {
+    byEndpoint: new WeakMap(),
+    byCluster: new WeakMap(),
+    byAuthority: new Map(),
+    byCaller: new WeakMap(),
+    unknownCaller: undefined,
+  };
+}
+
+function outbound(cluster: Cluster, version: string): EdgeEnd {
+  const destination: EdgeDestination =
+    cluster.subset === undefined
+      ? { service: cluster.host, version }
+      : { service: cluster.host, subset: cluster.subset, version };
+  return { direction: 'outbound', destination };
+}
+
+/** An edge's key in the table, after its protocol: the destination's parts, or the caller's. */
+function endKey(end: EdgeEnd): string {
+  if (end.direction === 'outbound') {
+    const { destination } = end;
+    return `${destination.service}|${destination.subset ?? ''}|${destination.version}`;
+  }
+  const { caller } = end;
+  return caller.kind === 'unknown'
+    ? 'in|unknown'
+    : `in|${caller.namespace}|${caller.workload}|${caller.app}|${caller.version}|${caller.principal}`;
 }
 
 /** `reviews:9080` → `reviews`; `[::1]:80` → `::1`. Lower-cased, at most 253 characters. */
@@ -259,12 +343,11 @@ export function hostOf(authority: string): string {
   return host.slice(0, 253).toLowerCase();
 }
 
-function aggregateOf(edge: EdgeCounters): EdgeAggregate {
+function countsOf(edge: EdgeCounters): Omit<EdgeAggregate, 'destination'> {
   const codes: Record<string, number> = {};
   for (const [code, count] of edge.codes) if (count > 0) codes[String(code)] = count;
   if (edge.otherCodes > 0) codes.other = edge.otherCodes;
   return {
-    destination: edge.destination,
     protocol: edge.protocol,
     requests: edge.requests,
     errors: edge.errors,

@@ -16,7 +16,7 @@ export const EDGE_LATENCY_BOUNDS_MS: readonly number[] = Object.freeze([
 /** Buckets in every histogram: one per bound, and one past the last. */
 export const EDGE_LATENCY_BUCKETS = EDGE_LATENCY_BOUNDS_MS.length + 1;
 
-/** The most edges one report may carry; the agent refuses a larger report (400). */
+/** The most edges one report may carry, outbound and inbound together; the agent refuses more (400). */
 export const MAX_EDGES_PER_REPORT = 500;
 
 /** The most ejections and fault routes one report may carry. */
@@ -47,9 +47,16 @@ export interface EdgeAggregate {
   readonly protocol: 'http' | 'grpc';
   /** Logical requests (retries are attempts of one request, as in Istio's metrics). */
   readonly requests: number;
-  /** Requests that failed: no response (`0`), a 5xx, or a gRPC status other than OK. */
+  /**
+   * Requests that failed: HTTP, no response (`0`) or a 5xx; gRPC, a status other than OK (the
+   * caller's view, as OpenTelemetry's RPC conventions and Kiali count gRPC errors).
+   */
   readonly errors: number;
-  /** Requests per response code (`"200"`, `"503"`, `"0"` for none, `"other"` past the cap). */
+  /**
+   * Requests per response code (`"200"`, `"503"`, `"0"` for none, `"other"` past the cap). A gRPC
+   * call counts under the HTTP code of its status (GRPC_STATUS_HTTP_CODES: OK 200, UNAVAILABLE 503,
+   * DEADLINE_EXCEEDED 504, …), so that one code model serves both protocols.
+   */
   readonly codes: Readonly<Record<string, number>>;
   /** Requests per latency bucket (EDGE_LATENCY_BOUNDS_MS), start of the request to its end. */
   readonly latencyMs: readonly number[];
@@ -62,6 +69,58 @@ export interface EdgeAggregate {
   readonly mtlsRequests: number;
   /** Requests with an injected fault: an abort (FI) or a delay (DI). */
   readonly faults: number;
+}
+
+/**
+ * The HTTP code a gRPC status counts under in `codes`, indexed by status: google.rpc.Code's own
+ * HTTP mapping (CANCELLED as 499, the code for a client that went away). A status past the table
+ * counts as 500.
+ */
+export const GRPC_STATUS_HTTP_CODES: readonly number[] = Object.freeze([
+  200, // OK
+  499, // CANCELLED
+  500, // UNKNOWN
+  400, // INVALID_ARGUMENT
+  504, // DEADLINE_EXCEEDED
+  404, // NOT_FOUND
+  409, // ALREADY_EXISTS
+  403, // PERMISSION_DENIED
+  429, // RESOURCE_EXHAUSTED
+  400, // FAILED_PRECONDITION
+  409, // ABORTED
+  400, // OUT_OF_RANGE
+  501, // UNIMPLEMENTED
+  500, // INTERNAL
+  503, // UNAVAILABLE
+  500, // DATA_LOSS
+  401, // UNAUTHENTICATED
+]);
+
+/**
+ * Who called, as the destination knows it (PROTOCOL.md §3.8.2): a peer that proved its identity
+ * over mutual TLS (its namespace and principal from its SPIFFE ID; workload, app and version from
+ * its registration, `unknown` when the registry cannot tell), or a caller the destination cannot
+ * name (plaintext, from outside the mesh).
+ */
+export type EdgeCaller =
+  | { readonly kind: 'unknown' }
+  | {
+      readonly kind: 'peer';
+      readonly namespace: string;
+      readonly workload: string;
+      readonly app: string;
+      readonly version: string;
+      readonly principal: string;
+    };
+
+/**
+ * What one caller's requests to this workload did during the interval, counted by this workload
+ * (the destination) because the caller does not count them: it sent no EDGE_REPORTER_HEADER.
+ * The destination is the reporting workload itself (the report's `source`). `faults` is always 0:
+ * faults are injected at the caller.
+ */
+export interface InboundEdgeAggregate extends Omit<EdgeAggregate, 'destination'> {
+  readonly caller: EdgeCaller;
 }
 
 /** An endpoint that outlier detection holds ejected right now. */
@@ -92,6 +151,11 @@ export interface EdgeReport {
   /** The time the counts cover, on the client's clock (normally the report interval). */
   readonly intervalMs: number;
   readonly edges: readonly EdgeAggregate[];
+  /**
+   * Inbound requests of callers that do not report them (PROTOCOL.md §3.8.2), per caller; only
+   * from a workload that serves a service. Absent from older clients: read as empty.
+   */
+  readonly inbound?: readonly InboundEdgeAggregate[];
   /** What this client could not report since its last report that got through. */
   readonly dropped: {
     /** Distinct edges refused because the client already tracked its maximum. */

@@ -95,6 +95,7 @@ export class EdgeReporter {
       source,
       intervalMs: Math.max(0, Math.round(intervalMs)),
       edges: interval.edges,
+      ...(interval.inbound.length === 0 ? {} : { inbound: interval.inbound }),
       dropped: {
         edges: interval.droppedEdges,
         requests: interval.droppedRequests,
@@ -123,6 +124,7 @@ function isEmpty(report: EdgeReport): boolean {
   const { dropped } = report;
   return (
     report.edges.length === 0 &&
+    (report.inbound?.length ?? 0) === 0 &&
     report.faults.length === 0 &&
     report.ejections.length === 0 &&
     dropped.edges === 0 &&

@@ -94,6 +94,18 @@ export function peerWithPrincipal(labels: PeerLabels, principal: string): PeerLa
   return made;
 }
 
+const clusterPeers = new WeakMap<PeerLabels, PeerLabels>();
+
+/** `labels` in `cluster`, kept per labels object as peerWithPrincipal is. */
+export function peerInCluster(labels: PeerLabels, cluster: string): PeerLabels {
+  if (labels.cluster === cluster) return labels;
+  const cached = clusterPeers.get(labels);
+  if (cached !== undefined && cached.cluster === cluster) return cached;
+  const made = { ...labels, cluster };
+  clusterPeers.set(labels, made);
+  return made;
+}
+
 /** `reviews.default.svc.cluster.local` → name `reviews`, namespace `default`; a ServiceEntry host is its own name. */
 export function serviceLabels(cluster: Cluster): ServiceLabels {
   const service = cluster.service;

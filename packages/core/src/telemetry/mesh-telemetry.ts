@@ -19,7 +19,7 @@ import type { RouteRequest } from '../routing/route-request.ts';
 import type { Clock } from '../time/clock.ts';
 import { type AccessLogStream, AccessLogWriter } from './access-log-writer.ts';
 import { BoundedLabelValues, capLength, MAX_URL_LENGTH } from './attribute-limits.ts';
-import type { EdgeSink } from './edge-sink.ts';
+import { EDGE_REPORTED_BY_SOURCE, EDGE_REPORTER_HEADER, type EdgeSink } from './edge-sink.ts';
 import { countMeshEvents, type MeshEventSources } from './event-metrics.ts';
 import { authorityHost, httpSpanName, semanticMethod } from './http-semantics.ts';
 import { type PeerLabels, peerLabels, type ServiceLabels, UNKNOWN_SERVICE } from './istio-labels.ts';
@@ -137,8 +137,11 @@ export class MeshTelemetry {
 
   /**
    * Sends every outbound call's outcome to `sink` as it ends (the agent client's edge aggregates,
-   * agent-client/edge-aggregator.ts). While a sink is attached, outbound calls get a TelemetryCall
-   * even without an SDK or access log. One sink at a time; the disposer detaches it.
+   * agent-client/edge-aggregator.ts), and, when this workload serves a service, the outcome of
+   * every inbound call whose caller does not report it itself (PROTOCOL.md §3.8.2). While a sink
+   * is attached, outbound calls carry EDGE_REPORTER_HEADER and get a TelemetryCall even without
+   * an SDK or access log, and so do those inbound calls. One sink at a time; the disposer
+   * detaches it.
    */
   attachEdgeSink(sink: EdgeSink): Disposer {
     this.#edges = sink;
@@ -172,6 +175,9 @@ export class MeshTelemetry {
     const tracer = tracing.isSpanReportingDisabled ? undefined : this.#tracer.current();
     const settings = this.#callSettings('client', protocol);
     const active = context.active();
+    // The destination does not count what this workload's edge reports already count.
+    if (settings.edges !== undefined && carrier !== undefined && setter !== undefined)
+      setter.set(carrier, EDGE_REPORTER_HEADER, EDGE_REPORTED_BY_SOURCE);
     if (tracer === undefined) {
       if (carrier !== undefined && setter !== undefined && !tracing.isContextPropagationDisabled) {
         const spanContext = trace.getSpanContext(active);
@@ -213,10 +219,20 @@ export class MeshTelemetry {
     const tracing = policy.tracing.server;
     const tracer = tracing.isSpanReportingDisabled ? undefined : this.#tracer.current();
     const settings = this.#callSettings('server', protocol);
-    if (tracer === undefined && settings.instruments === undefined && settings.log === undefined)
+    // Counted here only when its caller does not count it (a caller outside the mesh, or one that
+    // reports no edges): Kiali's rule, source-reported edges for meshed callers, destination-
+    // reported ones for the rest.
+    const isInboundEdge =
+      settings.edges !== undefined && request.header(EDGE_REPORTER_HEADER) !== EDGE_REPORTED_BY_SOURCE;
+    if (
+      tracer === undefined &&
+      settings.instruments === undefined &&
+      settings.log === undefined &&
+      !isInboundEdge
+    )
       return undefined;
     const parent = tracing.isContextPropagationDisabled ? context.active() : this.extractContext(request);
-    if (tracer === undefined) return new TelemetryCall(settings, request, undefined, parent);
+    if (tracer === undefined) return new TelemetryCall(settings, request, undefined, parent, isInboundEdge);
     const span = this.#startSpan(
       tracer,
       SpanKind.SERVER,
@@ -225,7 +241,7 @@ export class MeshTelemetry {
       tracing.samplingPercentage,
       protocol,
     );
-    return new TelemetryCall(settings, request, span, trace.setSpan(parent, span));
+    return new TelemetryCall(settings, request, span, trace.setSpan(parent, span), isInboundEdge);
   }
 
   /** The trace context an inbound request carries, over the active context. */
@@ -340,7 +356,8 @@ export class MeshTelemetry {
         selfService: this.#selfService,
         clusterId: this.#clusterId,
         labelValues: (metric, tag) => this.#boundedValues(mode, metric, tag),
-        edges: mode === 'client' ? this.#edges : undefined,
+        // Inbound edges end at this workload's service: a workload that serves none reports none.
+        edges: mode === 'client' || this.#deps.workload.service !== undefined ? this.#edges : undefined,
       };
       this.#settings[mode].set(protocol, settings);
     }

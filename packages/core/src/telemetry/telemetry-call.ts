@@ -11,6 +11,7 @@ import {
   endpointPeerLabels,
   istioLabels,
   type PeerLabels,
+  peerInCluster,
   peerWithPrincipal,
   type ServiceLabels,
   serviceLabels,
@@ -47,7 +48,10 @@ export interface CallSettings {
   readonly clusterId: string;
   /** The bounded value set of one header-derived label of one metric. */
   readonly labelValues: (metric: IstioMetric, tag: string) => BoundedLabelValues;
-  /** Outbound calls: the per-edge aggregates the agent client reports (edge-sink.ts), when attached. */
+  /**
+   * The per-edge aggregates the agent client reports (edge-sink.ts), when attached: every outbound
+   * call, and the inbound calls whose caller does not report them itself.
+   */
   readonly edges?: EdgeSink | undefined;
 }
 
@@ -81,7 +85,11 @@ export class TelemetryCall {
    * Weft's client made the connection and knows. Left unset, outbound calls report `unknown`.
    */
   connectionSecurityPolicy: 'mutual_tls' | 'none' | undefined = undefined;
-  /** Outbound over mTLS: this workload's own SPIFFE ID (source_principal) and the server's (destination_principal). */
+  /**
+   * Over mTLS, the SPIFFE IDs each side proved. Outbound: this workload's own (source_principal)
+   * and the server's (destination_principal). Inbound: the identity this workload presented
+   * (destination_principal); the caller's is in `peer`.
+   */
   sourcePrincipal: string | undefined = undefined;
   destinationPrincipal: string | undefined = undefined;
   downstreamRemoteAddress: string | undefined = undefined;
@@ -106,9 +114,18 @@ export class TelemetryCall {
   #errorType: string | undefined = undefined;
   #details: string | undefined = undefined;
   #isEnded = false;
+  /** Inbound: the edge sink counts this call (its caller does not report it itself). */
+  readonly #isInboundEdge: boolean;
 
-  constructor(settings: CallSettings, request: RouteRequest, span: Span | undefined, context: Context) {
+  constructor(
+    settings: CallSettings,
+    request: RouteRequest,
+    span: Span | undefined,
+    context: Context,
+    isInboundEdge = false,
+  ) {
     this.#settings = settings;
+    this.#isInboundEdge = isInboundEdge;
     this.reporter = settings.reporter;
     this.protocol = settings.protocol;
     this.#request = request;
@@ -121,6 +138,17 @@ export class TelemetryCall {
   /** The context carrying this call's span: run an inbound handler in it so its calls continue the trace. */
   get context(): Context {
     return this.#context;
+  }
+
+  /**
+   * Whether the call exists only for the edge sink (no span, no metrics, no access log): an
+   * inbound adapter then passes trace context on as it does without telemetry (copied as the
+   * caller sent it), so that reporting edges changes nothing else.
+   */
+  get isEdgeOnly(): boolean {
+    return (
+      this.#span === undefined && this.#settings.instruments === undefined && this.#settings.log === undefined
+    );
   }
 
   /** Attempts made so far. */
@@ -207,8 +235,11 @@ export class TelemetryCall {
     }
     const durationMs = this.#settings.clock.now() - this.#startMs;
     const edges = this.#settings.edges;
-    if (edges !== undefined && this.reporter === 'source')
-      edges.record(this, this.#cluster, this.#endpoint, this.#request.authority, this.#flags, durationMs);
+    if (edges !== undefined) {
+      if (this.reporter === 'source')
+        edges.record(this, this.#cluster, this.#endpoint, this.#request.authority, this.#flags, durationMs);
+      else if (this.#isInboundEdge) edges.recordInbound(this, durationMs);
+    }
     this.#endSpan();
     const instruments = this.#settings.instruments;
     if (instruments !== undefined) this.#recordMetrics(instruments, durationMs);
@@ -349,13 +380,24 @@ export class TelemetryCall {
   }
 
   #sourcePeer(): PeerLabels {
-    if (this.reporter !== 'source') return this.peer ?? UNKNOWN_PEER;
+    if (this.reporter !== 'source') {
+      const peer = this.peer;
+      if (peer === undefined) return UNKNOWN_PEER;
+      // A caller that proved an identity of this mesh is in this mesh's cluster (one cluster:
+      // Weft has no multi-cluster peers), as the outbound side says of every endpoint.
+      return peer.cluster === UNKNOWN ? peerInCluster(peer, this.#settings.clusterId) : peer;
+    }
     const principal = this.sourcePrincipal;
     return principal === undefined ? this.#settings.self : peerWithPrincipal(this.#settings.self, principal);
   }
 
   #destinationPeer(): PeerLabels {
-    if (this.reporter === 'destination') return this.#settings.self;
+    if (this.reporter === 'destination') {
+      const principal = this.destinationPrincipal;
+      return principal === undefined
+        ? this.#settings.self
+        : peerWithPrincipal(this.#settings.self, principal);
+    }
     const endpoint = this.#endpoint;
     if (endpoint === undefined) return UNKNOWN_PEER;
     const labels = endpointPeerLabels(endpoint, this.#settings.clusterId);

@@ -224,7 +224,7 @@ class InboundExchange {
       return;
     }
     const telemetry = this.#telemetry;
-    if (telemetry === undefined) runInIncomingCall(incoming, work);
+    if (telemetry === undefined || telemetry.isEdgeOnly) runInIncomingCall(incoming, work);
     else runInIncomingCall(incoming, () => traceContexts.with(telemetry.context, work));
   }
 
@@ -302,7 +302,9 @@ function incomingCallOf(
   telemetry: TelemetryCall | undefined,
 ): IncomingCall {
   const traceHeaders: [string, string][] = [];
-  if (telemetry !== undefined) mesh.telemetry.injectContext(telemetry.context, traceHeaders, LIST_SETTER);
+  // A call kept only for edge reports has no span of its own: the caller's trace goes on as received.
+  if (telemetry !== undefined && !telemetry.isEdgeOnly)
+    mesh.telemetry.injectContext(telemetry.context, traceHeaders, LIST_SETTER);
   else {
     for (const name of TRACE_CONTEXT_HEADERS) {
       const value = metadataValue(metadata, name);

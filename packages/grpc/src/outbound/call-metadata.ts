@@ -1,5 +1,10 @@
 import type { Metadata } from '@grpc/grpc-js';
-import type { ClusterRuntime, CompiledRoute, HttpRouteSpec } from '@weft/core';
+import {
+  type ClusterRuntime,
+  type CompiledRoute,
+  EDGE_REPORTER_HEADER,
+  type HttpRouteSpec,
+} from '@weft/core';
 import { ENDPOINT_HINT_METADATA } from '../channel/endpoint-hint.ts';
 import { currentIncomingCall } from '../inbound/incoming-call.ts';
 import { hasOwnTrace } from './call-telemetry.ts';
@@ -10,7 +15,8 @@ import { applyMetadataOperations } from './metadata-operations.ts';
  * their Metadata objects), with the route's and the destination's header operations, the trace
  * context — the call's client span when telemetry records one (`traceHeaders`), else the inbound
  * call's this one is made for, unless the caller set its own — and the endpoint hint (the
- * connection id) the channel's picker reads and removes.
+ * connection id) the channel's picker reads and removes. Telemetry's headers may hold only the
+ * edge-report marker (EDGE_REPORTER_HEADER, no span): the inbound call's trace still goes then.
  */
 export function attemptMetadata(
   callerMetadata: Metadata,
@@ -25,9 +31,14 @@ export function attemptMetadata(
     applyMetadataOperations(metadata, destinationOf(spec, runtime)?.headers?.request);
     applyMetadataOperations(metadata, spec.headers?.request);
   }
+  let hasTelemetryTrace = false;
   if (traceHeaders !== undefined) {
-    for (const [name, value] of traceHeaders) metadata.set(name, value);
-  } else {
+    for (const [name, value] of traceHeaders) {
+      metadata.set(name, value);
+      if (name !== EDGE_REPORTER_HEADER) hasTelemetryTrace = true;
+    }
+  }
+  if (!hasTelemetryTrace) {
     const inherited = currentIncomingCall()?.traceHeaders;
     if (inherited !== undefined && inherited.length > 0 && !hasOwnTrace(metadata)) {
       for (const [name, value] of inherited) metadata.set(name, value);

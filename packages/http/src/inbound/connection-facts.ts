@@ -22,6 +22,8 @@ export class ConnectionFacts {
   readonly peer: PeerIdentity | undefined;
   /** `spiffe://…` of the verified caller. */
   readonly spiffeId: string | undefined;
+  /** `spiffe://…` this server proved to the caller over mTLS (destination_principal); undefined otherwise. */
+  readonly ownSpiffeId: string | undefined;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localAddress: string;
@@ -41,6 +43,7 @@ export class ConnectionFacts {
     this.tls = tls;
     const spiffeId = tls.kind === 'verified' ? tls.peer.spiffeId.uri : undefined;
     this.spiffeId = spiffeId;
+    this.ownSpiffeId = spiffeId === undefined ? undefined : ownSpiffeId;
     this.forwardedClientCert =
       spiffeId === undefined ? undefined : forwardedClientCert(ownSpiffeId, spiffeId);
     this.peer = spiffeId === undefined ? undefined : peerIdentityFromSpiffeId(spiffeId);

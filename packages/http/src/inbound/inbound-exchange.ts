@@ -173,7 +173,7 @@ export class InboundExchange<Next> {
     for (const [name, value] of decision.downstreamHeaders ?? []) this.#response.appendHeader(name, value);
     const context = this.#requestContext();
     const call = this.#call;
-    if (call === undefined) {
+    if (call === undefined || call.isEdgeOnly) {
       runInRequestContext(context, enter, this.#entry, this.#request, this.#response, this.#next);
     } else {
       runInRequestContext(context, () =>
@@ -207,7 +207,10 @@ export class InboundExchange<Next> {
     const call = this.#pipeline.mesh.telemetry.startServerCall(new ServedRequest(this.#request, connection));
     if (call === undefined) return;
     this.#call = call;
-    if (this.#isMutualTls) call.peer = sourceLabels(this.#state.snapshot, connection);
+    if (this.#isMutualTls) {
+      call.peer = sourceLabels(this.#state.snapshot, connection);
+      call.destinationPrincipal = connection.ownSpiffeId;
+    }
     call.connectionSecurityPolicy = this.#isMutualTls ? 'mutual_tls' : 'none';
     call.downstreamRemoteAddress = connection.downstreamRemote;
     call.downstreamLocalAddress = connection.downstreamLocal;
@@ -235,7 +238,11 @@ export class InboundExchange<Next> {
     const names = this.#pipeline.propagatedHeaders;
     const call = this.#call;
     // Trace headers: none (the Telemetry policy says so), written from the call's context, or copied.
-    const trace = this.#state.isTracePropagationDisabled ? 'none' : call === undefined ? 'copy' : 'inject';
+    const trace = this.#state.isTracePropagationDisabled
+      ? 'none'
+      : call === undefined || call.isEdgeOnly
+        ? 'copy'
+        : 'inject';
     const propagated: [string, string][] = [];
     let receivedTrace: [string, string][] | undefined;
     // One pass over the request's headers (a handful) rather than a lookup per propagated name.

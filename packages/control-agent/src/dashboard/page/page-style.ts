@@ -39,9 +39,10 @@ svg#graph { display: block; min-width: 320px; }
 .node rect { fill: var(--panel); stroke: var(--idle); stroke-width: 1.5; }
 .node.healthy rect { stroke: var(--ok); } .node.degraded rect { stroke: var(--warn); } .node.failing rect { stroke: var(--bad); stroke-width: 2.5; }
 .node.workload rect { fill: color-mix(in srgb, var(--accent) 10%, var(--panel)); }
+.node.unknown rect { fill: var(--panel); stroke-dasharray: 4 3; }
 .node.external rect { stroke-dasharray: 5 3; }
 .node.selected rect { stroke: var(--accent); stroke-width: 3; }
-.node { cursor: pointer; } .node.workload { cursor: default; }
+.node { cursor: pointer; } .node.workload, .node.unknown { cursor: default; }
 .node text { fill: var(--fg); } .node text.name { font-weight: 600; } .node text.version { fill: var(--muted); font-size: 12px; }
 .edge path { fill: none; stroke: var(--idle); opacity: .85; }
 .edge.healthy path { stroke: var(--ok); } .edge.degraded path { stroke: var(--warn); } .edge.failing path { stroke: var(--bad); }

@@ -167,7 +167,8 @@ function drawGraph(svgElement, graph, onSelect, selectedHost) {
     var at = layout.position[node.id];
     var health = healthClass(inbound[node.id] && { requests: inbound[node.id].requests, errors: inbound[node.id].errors, errorRate: inbound[node.id].requests ? inbound[node.id].errors / inbound[node.id].requests : 0 });
     var title = fit(node.kind === 'workload' ? node.name : shortHost(node.name), 20);
-    var subtitle = node.kind === 'workload' ? 'workload ' + node.namespace : node.version === null ? 'no endpoint reached' : node.version;
+    var isCaller = node.kind === 'workload' || node.kind === 'unknown';
+    var subtitle = node.kind === 'unknown' ? 'callers outside the mesh' : node.kind === 'workload' ? 'workload ' + node.namespace : node.version === null ? 'no endpoint reached' : node.version;
     var group = s('g', {
       class: 'node ' + node.kind + ' ' + health + (selectedHost === node.host ? ' selected' : ''),
       'data-node-id': node.id,
@@ -178,12 +179,12 @@ function drawGraph(svgElement, graph, onSelect, selectedHost) {
       tabindex: 0,
       role: 'button',
     }, [
-      s('rect', { width: NODE_WIDTH, height: NODE_HEIGHT, rx: node.kind === 'workload' ? 24 : 6 }),
+      s('rect', { width: NODE_WIDTH, height: NODE_HEIGHT, rx: isCaller ? 24 : 6 }),
       s('text', { x: 12, y: 20, class: 'name' }, [title]),
-      s('text', { x: 12, y: 37, class: 'version' }, [subtitle + (node.kind !== 'workload' && node.workloads.length ? ' \u00b7 ' + node.workloads.length + (node.workloads.length === 1 ? ' workload' : ' workloads') : '')]),
+      s('text', { x: 12, y: 37, class: 'version' }, [subtitle + (!isCaller && node.workloads.length ? ' \u00b7 ' + node.workloads.length + (node.workloads.length === 1 ? ' workload' : ' workloads') : '')]),
       s('title', {}, [node.host + (node.workloads.length ? '\nworkloads: ' + node.workloads.join(', ') : '')]),
     ]);
-    if (node.kind !== 'workload') {
+    if (!isCaller) {
       group.addEventListener('click', function () { onSelect(node.host); });
       group.addEventListener('keydown', function (event) { if (event.key === 'Enter') onSelect(node.host); });
     }

@@ -4,6 +4,8 @@
  */
 export const SCRIPT_PANELS = String.raw`
 var current = { state: null, windowMs: 60000, selectedHost: null, source: null, updates: 0, detailAt: 0, detailHost: null };
+// /dashboard?scope=mesh draws every agent's edges on a shared etcd, merged; else this agent's clients'.
+var scopeQuery = /[?&]scope=mesh(&|$)/.test(location.search) ? '&scope=mesh' : '';
 
 function statusChip(status) {
   return h('span', { class: 'chip ' + String(status).toLowerCase().replace(/[^a-z]+/g, '-') }, [status]);
@@ -20,6 +22,12 @@ function renderSummary(state) {
   if (dropped.edges || dropped.requests) notes.push('clients dropped ' + dropped.requests + ' requests on ' + dropped.edges + ' edges past their caps');
   if (dropped.reports) notes.push(dropped.reports + ' edge reports could not be sent');
   if (state.truncated.edges) notes.push('only the busiest edges are drawn');
+  var peers = state.peers;
+  if (peers) {
+    notes.push('merged view: edges of ' + peers.agents.length + (peers.agents.length === 1 ? ' agent' : ' agents') + '; the workloads below are this agent\u2019s clients');
+    peers.missing.forEach(function (agent) { notes.push('agent ' + agent.url + ' is missing from the graph: ' + agent.reason); });
+    if (peers.directoryError) notes.push(peers.directoryError);
+  }
   if (reporting.reportingClients === 0) notes.push('no client reports edges yet: the graph shows registered services only (clients report every few seconds)');
   clear(byId('notes'));
   notes.forEach(function (note) { byId('notes').appendChild(h('p', { class: 'note' }, [note])); });
@@ -185,7 +193,7 @@ function setLive(status) {
 function connect() {
   if (current.source) current.source.close();
   setLive('connecting');
-  var source = new EventSource('v1/dashboard/events?windowMs=' + current.windowMs);
+  var source = new EventSource('v1/dashboard/events?windowMs=' + current.windowMs + scopeQuery);
   current.source = source;
   source.addEventListener('state', function (event) {
     current.state = JSON.parse(event.data);
