@@ -53,6 +53,13 @@ function handler(request: IncomingMessage, response: ServerResponse): void {
     release = () => response.end('late');
     return;
   }
+  if (request.url === '/streamed') {
+    // Headers given to writeHead, a chunked body in two writes: no content-length anywhere.
+    response.writeHead(200, { 'content-type': 'text/plain' });
+    response.write('héllo, ');
+    response.end(Buffer.from('world'));
+    return;
+  }
   // Set, not given to writeHead: node keeps setHeader's headers readable after the response.
   response.setHeader('content-type', 'text/plain');
   response.setHeader('content-length', 5);
@@ -139,6 +146,15 @@ describe('a request the application answered', () => {
       }),
     ]);
     expect(String(log.records()[0]?.downstream_remote_address)).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
+  it('counts the body bytes sent when the headers went to writeHead and the body was chunked', async () => {
+    const outcome = await harness.plain().get(port, '/streamed');
+    expect(outcome).toMatchObject({ kind: 'response', status: 200 });
+    // 'héllo, ' is 8 bytes in UTF-8 (é is two), 'world' 5.
+    const [bytes] = await sdk.pointsWhere('istio_response_bytes', { response_code: '200' });
+    expect(bytes?.value).toMatchObject({ sum: 13, count: 1 });
+    expect(log.records()).toEqual([expect.objectContaining({ path: '/streamed', bytes_sent: 13 })]);
   });
 
   it('over mTLS names the caller: principal and namespace from its SVID, workload from the registry', async () => {

@@ -19,6 +19,7 @@ import type { InboundEntry } from './inbound-entry.ts';
 import type { InboundPipeline, SnapshotState } from './inbound-pipeline.ts';
 import { headerOf, InboundRequest } from './inbound-request.ts';
 import { screenHeaders } from './request-screening.ts';
+import { countResponseBodyBytes } from './response-body-bytes.ts';
 import { ServedRequest } from './served-request.ts';
 import { sourceLabels } from './source-labels.ts';
 import { ensureRequestId, remoteAddress, setForwardedClientCert } from './trust-boundary.ts';
@@ -216,14 +217,15 @@ export class InboundExchange<Next> {
     call.downstreamLocalAddress = connection.downstreamLocal;
     call.requestedServerName = connection.sni;
     call.requestBytes = byteCount(this.#request.headers['content-length']);
-    this.#response.once('close', () => this.#ended(call));
+    const responseBytes = countResponseBodyBytes(this.#response);
+    this.#response.once('close', () => this.#ended(call, responseBytes()));
   }
 
-  #ended(call: TelemetryCall): void {
+  #ended(call: TelemetryCall, responseBytes: number): void {
     const response = this.#response;
     if (!this.#isAnswered) {
       call.responded(response.statusCode);
-      call.responseBytes = byteCount(response.getHeader('content-length'));
+      call.responseBytes = responseBytes;
     }
     call.end(response.writableFinished ? null : new DownstreamDisconnect('the caller went away'));
   }
