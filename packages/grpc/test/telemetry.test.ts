@@ -89,6 +89,8 @@ describe('telemetry of gRPC calls', () => {
           grpc_response_status: '0',
           source_principal: PRODUCTPAGE_ID,
           destination_workload: 'reviews-0',
+          // The identity the server presented on the connection.
+          destination_principal: REVIEWS_ID,
           connection_security_policy: 'mutual_tls',
         },
       },

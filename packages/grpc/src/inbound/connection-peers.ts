@@ -8,6 +8,8 @@ export interface VerifiedConnection {
   readonly identity: PeerIdentity | undefined;
   /** The TLS server name the client asked for (`connection.sni`). */
   readonly sni: string | undefined;
+  /** `spiffe://…` this server presented on the connection (telemetry's destination_principal). */
+  readonly ownSpiffeId: string;
 }
 
 /**

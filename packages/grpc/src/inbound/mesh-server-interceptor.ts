@@ -206,6 +206,7 @@ class InboundExchange {
     const verified = this.#verified;
     if (verified !== undefined) {
       telemetry.peer = sourceLabels(this.#mesh.snapshot, verified, info.remoteAddress ?? '');
+      telemetry.destinationPrincipal = verified.ownSpiffeId;
       telemetry.connectionSecurityPolicy = 'mutual_tls';
     } else {
       telemetry.connectionSecurityPolicy = 'none';

@@ -223,6 +223,7 @@ export class MeshServer extends Server {
         spiffeId,
         identity: peerIdentityFromSpiffeId(spiffeId),
         sni: typeof servername === 'string' ? servername : undefined,
+        ownSpiffeId: material.spiffeId,
       });
       socket.once('close', () => this.#peers.remove(key));
     }
