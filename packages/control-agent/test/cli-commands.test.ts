@@ -489,6 +489,33 @@ describe('weft agent', () => {
     expect((await running).code).toBe(0);
   });
 
+  it('runs its self-check at the --self-check-interval it is given', async () => {
+    const shutdown = new AbortController();
+    const stdout = new BufferedSink();
+    const running = weft(['agent', '--port', '0', '--in-memory', '--self-check-interval', '50ms'], {
+      shutdown: shutdown.signal,
+      stdout,
+    });
+    let url: string | undefined;
+    for (let attempt = 0; attempt < 200 && url === undefined; attempt += 1) {
+      url = /listening on (\S+)/.exec(stdout.text)?.[1];
+      if (url === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // The default interval is a minute: runs counted within seconds mean the flag took effect.
+    let runs = 0;
+    for (let attempt = 0; attempt < 100 && runs < 2; attempt += 1) {
+      const health = (await (await fetch(`${url}/healthz`)).json()) as { selfCheck: { runs: number } };
+      runs = health.selfCheck.runs;
+      if (runs < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(runs).toBeGreaterThanOrEqual(2);
+    shutdown.abort();
+    expect((await running).code).toBe(0);
+    const bad = await weft(['agent', '--in-memory', '--self-check-interval', 'often']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--self-check-interval');
+  });
+
   it('refuses a short admin token and a malformed --store as usage errors', async () => {
     expect((await weft(['agent', '--admin-token', 'short', '--in-memory'])).code).toBe(2);
     const store = await weft(['agent', '--store', 'http://localhost:2379']);

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { SpiffeIdError } from '@weft/core';
+import { parseDurationMs, SpiffeIdError } from '@weft/core';
 import type { Agent } from '../agent/create-agent.ts';
 import { CaMaterialError } from '../ca/signing-authority.ts';
 import type { Store } from '../store/store.ts';
@@ -20,6 +20,7 @@ const OPTIONS = {
   store: { type: 'string' },
   'admin-token': { type: 'string' },
   'advertise-url': { type: 'string' },
+  'self-check-interval': { type: 'string' },
   ...CA_FLAGS,
 } as const;
 
@@ -27,7 +28,8 @@ export const agentCommand: Command = {
   name: NAME,
   summary: 'Run the control agent',
   help: `Usage: weft agent [--port N] [--host ADDR] [--data-dir DIR | --in-memory | --store etcd://HOST:PORT[,...]]
-                  [--admin-token TOKEN] [--advertise-url URL] [--trust-domain TD] [--svid-ttl DURATION]
+                  [--admin-token TOKEN] [--advertise-url URL] [--self-check-interval DURATION]
+                  [--trust-domain TD] [--svid-ttl DURATION]
                   [--ca-cert FILE --ca-key FILE [--ca-chain FILE] --ca-root FILE]
 
 Runs the agent until SIGINT or SIGTERM, then closes every watch and its store and exits 0.
@@ -47,6 +49,9 @@ Flags:
                             (default: $WEFT_ADMIN_TOKEN); join tokens and CA rotation need it
       --advertise-url URL   where the other agents on the same etcd reach this one, for the
                             dashboard's merged view (default: the address it listens on)
+      --self-check-interval DURATION
+                            how often the agent lists its store and compares it with what its
+                            watch delivered, repairing a disagreement (default 60s; 0 turns it off)
 ${CA_FLAGS_HELP}`,
   run,
 };
@@ -64,6 +69,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (advertiseUrl !== undefined && !/^https?:\/\/[^/?#]+\/?$/.test(advertiseUrl)) {
     throw new UsageError(`--advertise-url must be http://host:port, not "${advertiseUrl}"`, NAME);
   }
+  const selfCheckIntervalMs = parseSelfCheckInterval(values['self-check-interval']);
   const storeChoices = [values.store, values['data-dir'], values['in-memory']].filter((v) => v !== undefined);
   if (storeChoices.length > 1) throw new UsageError('give one of --store, --data-dir and --in-memory', NAME);
 
@@ -86,6 +92,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       port,
       ...(adminToken === undefined ? {} : { adminToken }),
       ...(advertiseUrl === undefined ? {} : { peers: { advertiseUrl } }),
+      ...(selfCheckIntervalMs === undefined ? {} : { selfCheckIntervalMs }),
       logger,
       ca,
     });
@@ -190,4 +197,12 @@ function describeFields(fields: Readonly<Record<string, unknown>>): string {
   return Object.entries(fields)
     .map(([key, value]) => `${key}=${value instanceof Error ? value.message : JSON.stringify(value)}`)
     .join(' ');
+}
+
+function parseSelfCheckInterval(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (value === '0') return 0;
+  const parsed = parseDurationMs(value);
+  if (!parsed.ok) throw new UsageError(`--self-check-interval: ${parsed.reason}`, NAME);
+  return parsed.ms;
 }
