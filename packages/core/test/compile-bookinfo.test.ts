@@ -34,7 +34,11 @@ function land(
 describe('Istio Bookinfo YAMLs', () => {
   const files = [
     ...readdirSync(BOOKINFO_DIRECTORY).filter((file) => file.endsWith('.yaml')),
-    ...readdirSync(new URL('from-docs/', BOOKINFO_DIRECTORY)).map((file) => `from-docs/${file}`),
+    ...['from-docs', 'tasks'].flatMap((folder) =>
+      readdirSync(new URL(`${folder}/`, BOOKINFO_DIRECTORY))
+        .filter((file) => file.endsWith('.yaml'))
+        .map((file) => `${folder}/${file}`),
+    ),
   ];
 
   it.each(files)('%s parses with no errors and compiles', (file) => {
