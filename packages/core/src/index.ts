@@ -83,6 +83,17 @@ export {
   type WatchRequest,
   type WorkloadRegistration,
 } from './agent-client/protocol.ts';
+export {
+  bodySha256,
+  createSvidProof,
+  MAX_SVID_PROOF_CERTIFICATES,
+  readSvidProof,
+  SVID_PROOF_MAX_SKEW_MS,
+  SVID_PROOF_SCHEME,
+  type SvidProof,
+  type SvidProofRequest,
+  svidProofMessage,
+} from './agent-client/svid-proof.ts';
 export { AgentProtocolError, MAX_HEARTBEAT_MS } from './agent-client/watch-frame.ts';
 export type { AnalysisCheck, AnalysisContext, Finding } from './analysis/analysis-check.ts';
 export { type AnalyzeOptions, analyze } from './analysis/analyze.ts';

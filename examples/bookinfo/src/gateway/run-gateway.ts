@@ -3,7 +3,7 @@
  * `istio: ingressgateway`, so bookinfo-gateway.yaml's selector picks it), serving every Gateway
  * server that selects it with @weft/gateway:
  *   node --conditions=@weft/source run-gateway.ts --agent URL --join-token-file FILE
- *     [--agent-token-file FILE] [--listen DECLARED=LISTEN]... [--credentials-dir DIR]
+ *     [--listen DECLARED=LISTEN]... [--credentials-dir DIR]
  * `--listen 8080=0` serves the Gateway port 8080 on a free port (the launcher's way); without it,
  * a Gateway port is listened on under its own number. The ready line adds `ports` (declared →
  * bound); its `port` is the first `--listen` port, 8080 for the launcher.

@@ -4,7 +4,7 @@
  * (destination-rule-all.yaml). `npm start` and the end-to-end tests both start it this way.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,14 +98,11 @@ export async function startBookinfo(options: BookinfoOptions = {}): Promise<Book
     await rm(dataDir, { recursive: true, force: true });
   };
   try {
-    const agentTokenFile = join(dataDir, 'agent.token');
-    await writeFile(agentTokenFile, adminToken, { mode: 0o600 });
-    // Each process joins as itself: a join token for its namespace and service account.
+    // Each process joins as itself: a join token for its namespace and service account, which
+    // is also all it registers with. The admin token stays with the launcher.
     const agentArgs = async (namespace: string, serviceAccount: string, workload: string) => [
       '--agent',
       agent.url,
-      '--agent-token-file',
-      agentTokenFile,
       '--join-token-file',
       await writeJoinTokenFile(agent.url, adminToken, dataDir, { namespace, serviceAccount, workload }),
     ];

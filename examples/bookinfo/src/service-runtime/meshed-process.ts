@@ -41,38 +41,33 @@ export interface MeshedProcessOptions {
 }
 
 /**
- * A process's credentials, as a deployment hands them over: its own join token (`weft token
- * create` for its namespace and service account), and the agent's admin token, which Weft's
- * agent asks of registrations when it has one (core/docs/agent-client.md, `adminToken`).
+ * A process's credential, as a deployment hands it over: its own join token (`weft token create`
+ * for its namespace and service account). It is all the process holds: its SVID comes from it,
+ * and its registration is authorized by its own identity (the SVID proof, or the join token
+ * before the first SVID; packages/control-agent/PROTOCOL.md §4.2), so no process holds the
+ * agent's admin token, which could rewrite all config and mint identities.
  */
 export interface ProcessCredentials {
   readonly joinToken: string;
-  readonly agentToken: string | undefined;
 }
 
-/** The command-line flags that name the credential files, for node:util's parseArgs. */
+/** The command-line flag that names the credential file, for node:util's parseArgs. */
 export const CREDENTIAL_FLAGS = {
   'join-token-file': { type: 'string' },
-  'agent-token-file': { type: 'string' },
 } as const;
 
 /**
- * Reads the files `--join-token-file` and `--agent-token-file` name: files rather than
- * arguments or environment, so a token shows in no process listing (the launcher writes them
- * 0600 in its temporary directory, as a deployment would mount a secret).
+ * Reads the file `--join-token-file` names: a file rather than an argument or the environment,
+ * so the token shows in no process listing (the launcher writes it 0600 in its temporary
+ * directory, as a deployment would mount a secret).
  */
 export async function readCredentialFiles(flags: {
   readonly 'join-token-file'?: string | undefined;
-  readonly 'agent-token-file'?: string | undefined;
 }): Promise<ProcessCredentials> {
   const joinTokenFile = flags['join-token-file'];
   if (joinTokenFile === undefined)
     throw new Error("--join-token-file FILE is required: the join token for this workload's identity");
-  const agentTokenFile = flags['agent-token-file'];
-  return {
-    joinToken: (await readFile(joinTokenFile, 'utf8')).trim(),
-    agentToken: agentTokenFile === undefined ? undefined : (await readFile(agentTokenFile, 'utf8')).trim(),
-  };
+  return { joinToken: (await readFile(joinTokenFile, 'utf8')).trim() };
 }
 
 export interface ServedListeners {
@@ -112,12 +107,12 @@ export async function startMeshedProcess(options: MeshedProcessOptions): Promise
   const { port } = served;
   // Registration needs the real port, so the client connects after the server listens. The
   // server takes mTLS connections from the moment the SVID arrives (it follows mesh.identity).
-  const { joinToken, agentToken } = options.credentials;
+  const { joinToken } = options.credentials;
   const client: AgentClient = connectToAgent(mesh, {
     agents: [options.agentUrl],
     clientId: options.name,
+    // Also what registers it: the agent lets this identity register only workloads running as it.
     identity: { joinToken },
-    ...(agentToken === undefined ? {} : { adminToken: agentToken }),
     ...(options.service === undefined
       ? {}
       : {

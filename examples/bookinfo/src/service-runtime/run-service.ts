@@ -1,7 +1,7 @@
 /**
  * One Bookinfo service as its own process:
  *   node --conditions=@weft/source run-service.ts <details|ratings|reviews|productpage> [v1|v2|v3] --agent URL
- *     --join-token-file FILE [--agent-token-file FILE]
+ *     --join-token-file FILE
  * Its identity is the sample's: workload `<service>-<version>`, service account
  * `bookinfo-<service>`, labels `app` and `version`. Its telemetry is the OpenTelemetry SDK's,
  * configured by the OTEL_* environment variables (telemetry/start-telemetry.ts). Prints

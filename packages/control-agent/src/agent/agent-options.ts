@@ -44,8 +44,9 @@ export interface AgentOptions {
   readonly port?: number;
   /**
    * When set, every write (apply, delete, registration, lease renewal) needs
-   * `Authorization: Bearer <adminToken>`. When unset, writes are accepted only from loopback
-   * peers (127.0.0.0/8, ::1).
+   * `Authorization: Bearer <adminToken>` — except that a workload may register, renew and
+   * deregister itself with its own join token or SVID (PROTOCOL.md §4.2.1). When unset, writes are
+   * accepted only from loopback peers (127.0.0.0/8, ::1).
    */
   readonly adminToken?: string;
   /** Timers and elapsed time (heartbeats, coalescing window, stall detection); the system clock by default. */

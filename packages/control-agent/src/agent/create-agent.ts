@@ -15,6 +15,7 @@ import { resourceRoutes } from '../admin/resource-routes.ts';
 import { StoredAnalysis } from '../admin/stored-analysis.ts';
 import { workloadRoutes } from '../admin/workload-routes.ts';
 import { openAgentIdentity } from '../ca/agent-identity.ts';
+import { WorkloadCredentials } from '../ca/workload-credentials.ts';
 import { ClientRegistry } from '../clients/client-registry.ts';
 import { ConfigDumpRequests } from '../clients/config-dump-requests.ts';
 import { createDashboard } from '../dashboard/dashboard.ts';
@@ -95,7 +96,17 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     maxRequestBytes: settings.limits.maxRequestBytes,
     maxLeaseTtlMs: settings.limits.maxLeaseTtlMs,
   };
-  const auth = new AdminAuth(settings.adminToken);
+  // Registration routes also take a workload's own credential (PROTOCOL.md §4.2.1).
+  const auth = new AdminAuth(
+    settings.adminToken,
+    new WorkloadCredentials({
+      ca: identity.ca,
+      tokens: identity.tokens,
+      wallClock: settings.wallClock,
+      backdateMs: identity.settings.backdateMs,
+      maxRequestBytes: settings.limits.maxRequestBytes,
+    }),
+  );
   const dashboard = createDashboard({
     options: options.dashboard,
     cache,
@@ -159,8 +170,10 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         headers: { allow: match.allow.join(', ') },
       });
     }
-    if (match.route.isWrite) auth.check(request);
-    await match.route.handle({ request, response, url, params: match.params });
+    const caller = match.route.isWrite
+      ? await auth.authorizeWrite(request, url.pathname, match.route.writers)
+      : undefined;
+    await match.route.handle({ request, response, url, params: match.params, caller });
   }
 
   try {

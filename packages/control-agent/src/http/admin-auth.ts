@@ -1,18 +1,92 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import { type SpiffeId, SVID_PROOF_SCHEME } from '@weft/core';
 import { HttpError } from './http-error.ts';
+
+/** Who a write is from, as `authorizeWrite` established it; route handlers get it as `caller`. */
+export type Caller = AdminCaller | WorkloadCaller;
+
+/** The admin token, or (on an agent without one) a loopback peer: may write anything. */
+export interface AdminCaller {
+  readonly kind: 'admin';
+}
+
+/** A workload proving its own identity (PROTOCOL.md §4.2): may write only what is its own. */
+export interface WorkloadCaller {
+  readonly kind: 'workload';
+  readonly spiffeId: SpiffeId;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly credential: 'join-token' | 'svid';
+  /** The body, when checking the credential read it (an SVID proof covers the body's hash). */
+  readonly body: string | undefined;
+}
+
+/** Who may make a write route's calls (`Route.writers`). */
+export type Writers = 'admin' | 'admin-or-workload';
+
+/** Checks a workload's credential (src/ca/workload-credentials.ts); throws 401 when it does not hold. */
+export interface WorkloadCredentialCheck {
+  fromJoinToken(token: string): Promise<WorkloadCaller>;
+  /** Reads the body (bounded), whose hash the proof signs. */
+  fromSvidProof(credentials: string, request: IncomingMessage, pathname: string): Promise<WorkloadCaller>;
+}
+
+const ADMIN: AdminCaller = Object.freeze({ kind: 'admin' });
 
 /**
  * Decides whether a request may write. With a token configured: `Authorization: Bearer <token>`,
  * compared in constant time. Without one: only loopback peers. Checked before anything of the
  * request body is read, so an unauthenticated peer can make the agent do no parsing at all (B8).
+ * Routes open to workloads (registration) also take a workload's own credential, bound to its
+ * identity, which the route then checks against what it writes.
  */
 export class AdminAuth {
   readonly #tokenDigest: Buffer | undefined;
+  readonly #workloads: WorkloadCredentialCheck | undefined;
 
-  constructor(adminToken: string | undefined) {
+  constructor(adminToken: string | undefined, workloads?: WorkloadCredentialCheck) {
     this.#tokenDigest = adminToken === undefined ? undefined : digest(adminToken);
+    this.#workloads = workloads;
+  }
+
+  /**
+   * Authorizes a write route's call: `admin` routes as `check` does; `admin-or-workload` routes
+   * also with a join token (`Bearer`) or an SVID proof (`Weft-SVID`), whose identity the caller
+   * carries. An agent without an admin token still takes loopback calls that carry no credential
+   * (it mints no join tokens, so its workloads have no identity to show); a credential that is
+   * given is always checked, from loopback or not (bad-inputs B9: loopback is not an identity).
+   */
+  async authorizeWrite(
+    request: IncomingMessage,
+    pathname: string,
+    writers: Writers = 'admin',
+  ): Promise<Caller> {
+    const header = request.headers.authorization;
+    const workloads = this.#workloads;
+    if (writers === 'admin' || workloads === undefined || header === undefined) {
+      if (writers === 'admin-or-workload' && header === undefined && this.#tokenDigest !== undefined) {
+        throw unauthorized(
+          `this request needs "Authorization: Bearer <admin token or join token>" or "${SVID_PROOF_SCHEME} <proof>"`,
+        );
+      }
+      this.check(request);
+      return ADMIN;
+    }
+    const match = /^(\S+) +(\S+) *$/.exec(header);
+    const scheme = match?.[1]?.toLowerCase();
+    const credentials = match?.[2] ?? '';
+    if (scheme === SVID_PROOF_SCHEME.toLowerCase())
+      return workloads.fromSvidProof(credentials, request, pathname);
+    if (scheme !== 'bearer') {
+      throw unauthorized(
+        `Authorization must be "Bearer <admin token or join token>" or "${SVID_PROOF_SCHEME} <proof>"`,
+      );
+    }
+    if (this.#tokenDigest !== undefined && timingSafeEqual(digest(credentials), this.#tokenDigest))
+      return ADMIN;
+    return workloads.fromJoinToken(credentials);
   }
 
   /**
@@ -55,6 +129,12 @@ export class AdminAuth {
       });
     }
   }
+}
+
+function unauthorized(message: string): HttpError {
+  return new HttpError(401, 'unauthorized', message, {
+    headers: { 'www-authenticate': `Bearer realm="weft-agent", ${SVID_PROOF_SCHEME} realm="weft-agent"` },
+  });
 }
 
 function digest(value: string): Buffer {

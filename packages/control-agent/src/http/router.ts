@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Caller, Writers } from './admin-auth.ts';
 import { HttpError } from './http-error.ts';
 
 export interface RouteContext {
@@ -7,6 +8,8 @@ export interface RouteContext {
   readonly url: URL;
   /** The `{name}` segments of the route's path, percent-decoded. */
   readonly params: Readonly<Record<string, string>>;
+  /** Who is writing, for write routes: the admin, or a workload the route must hold to its own. */
+  readonly caller?: Caller | undefined;
 }
 
 export interface Route {
@@ -15,6 +18,11 @@ export interface Route {
   readonly path: string;
   /** Writes need the admin credential; it is checked before the body is read. */
   readonly isWrite: boolean;
+  /**
+   * Who may write (default `admin`). `admin-or-workload`: also a workload with its own credential
+   * (PROTOCOL.md §4.2), which the handler gets as `caller` and must match against what it writes.
+   */
+  readonly writers?: Writers;
   readonly handle: (context: RouteContext) => Promise<void> | void;
 }
 

@@ -1,6 +1,7 @@
 import { ErrorCodes, WeftError } from '../errors/weft-error.ts';
 import type { Clock } from '../time/clock.ts';
 import { type AgentAnswer, agentUrl, ConnectionPool, exchange } from './agent-http.ts';
+import type { WorkloadCredential } from './workload-credential.ts';
 
 export type CallMethod = 'POST' | 'PUT' | 'DELETE';
 
@@ -10,6 +11,11 @@ export interface AgentCallsOptions {
   readonly timeoutMs: number;
   /** Sent as a bearer token with every call (the agent requires it for writes). */
   readonly adminToken: string | undefined;
+  /**
+   * Without an admin token, what registration calls (`toAny`) authorize themselves with: the
+   * workload's own identity (PROTOCOL.md §4.2), never a secret that could write anything else.
+   */
+  readonly workloadCredential?: WorkloadCredential | undefined;
 }
 
 /**
@@ -48,8 +54,10 @@ export class AgentCalls {
   }
 
   /**
-   * A call to `preferred` (the agent the client streams from), then to the others in order until
-   * one answers (any HTTP status); rejects when none does.
+   * A registration call: to `preferred` (the agent the client streams from), then to the others
+   * in order until one answers (any HTTP status); rejects when none does. Each attempt carries
+   * the admin token, or else the workload's credential, made afresh for it (an SVID proof is
+   * timestamped).
    */
   async toAny(
     preferred: string | undefined,
@@ -64,7 +72,14 @@ export class AgentCalls {
     let lastError: unknown;
     for (const agent of order) {
       try {
-        return await this.to(agent, method, path, body, signal);
+        return await this.to(
+          agent,
+          method,
+          path,
+          body,
+          signal,
+          await this.#registrationHeaders(method, path, body),
+        );
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         lastError = error;
@@ -73,6 +88,21 @@ export class AgentCalls {
     throw new WeftError(ErrorCodes.controlPlaneUnavailable, `no agent answered ${method} ${path}`, {
       cause: lastError,
     });
+  }
+
+  async #registrationHeaders(
+    method: CallMethod,
+    path: string,
+    body: unknown,
+  ): Promise<Readonly<Record<string, string>> | undefined> {
+    const credential = this.#options.workloadCredential;
+    if (this.#options.adminToken !== undefined || credential === undefined) return undefined;
+    // The proof covers the exact bytes sent: exchange() serializes the body with this same
+    // JSON.stringify, which gives the same text for the same (unchanged) value.
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    // The path as the agent routes it: what URL parsing makes of it, as on the agent's side.
+    const routedPath = new URL(path, 'http://agent.invalid').pathname;
+    return { authorization: await credential({ method, path: routedPath, body: payload }) };
   }
 
   close(): void {

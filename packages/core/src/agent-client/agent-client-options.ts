@@ -38,7 +38,13 @@ export interface AgentClientOptions {
   /** Timers and back-off jitter; the mesh's by default. */
   readonly clock?: Clock;
   readonly random?: Random;
-  /** Sent as a bearer token on registration calls when the agent requires one. */
+  /**
+   * The agent's admin token, sent as a bearer token with registration calls. Meant for operators'
+   * tools: a workload with `identity` needs none — its registration, lease renewals and
+   * deregistration carry its own credential (its SVID proof, or its join token until the first
+   * SVID; PROTOCOL.md §4.2), which lets it register only itself. A workload holding the admin
+   * token could rewrite all config and mint identities.
+   */
   readonly adminToken?: string;
   /**
    * What to do with a revision that removes every resource while the served config has some

@@ -33,6 +33,7 @@ import { type ConfigRecord, markLabel, ReceivedConfig, sameMark } from './receiv
 import { type PendingReport, StatusReporter } from './status-reporter.ts';
 import { AgentProtocolError } from './watch-frame.ts';
 import { runWatchStream } from './watch-stream.ts';
+import { workloadCredential } from './workload-credential.ts';
 
 /** What one watch stream has done so far. */
 interface StreamContext {
@@ -118,6 +119,15 @@ export class AgentClient {
       clock: this.#clock,
       timeoutMs: this.#settings.requestTimeoutMs,
       adminToken: options.adminToken,
+      // Read at call time: the identity below is created after the calls.
+      workloadCredential:
+        options.identity === undefined
+          ? undefined
+          : workloadCredential({
+              svid: () => this.identity?.current(),
+              joinToken: options.identity.joinToken,
+              wallClock: options.identity.wallClock ?? Date.now,
+            }),
     });
     const { workload } = mesh;
     this.clientId =

@@ -133,9 +133,16 @@ function isSuccess(answer: AgentAnswer): boolean {
   return answer.status >= 200 && answer.status < 300;
 }
 
+/**
+ * An agent's refusal. 401 and 403 say the credential is missing, invalid, or for another identity
+ * (PROTOCOL.md §4.2): a deployment mistake the keeper retries, but one its event should name.
+ */
 function refused(what: string, answer: AgentAnswer): WeftError {
-  return new WeftError(
-    ErrorCodes.controlPlaneUnavailable,
-    `the agent refused the ${what}: ${describeAnswer(answer)}`,
-  );
+  const code =
+    answer.status === 401
+      ? ErrorCodes.unauthenticated
+      : answer.status === 403
+        ? ErrorCodes.permissionDenied
+        : ErrorCodes.controlPlaneUnavailable;
+  return new WeftError(code, `the agent refused the ${what}: ${describeAnswer(answer)}`);
 }
