@@ -8,7 +8,6 @@
  * a Gateway port is listened on under its own number. The ready line adds `ports` (declared →
  * bound); its `port` is the first `--listen` port, 8080 for the launcher.
  */
-import '../telemetry/register-telemetry.ts';
 import { parseArgs } from 'node:util';
 import { createIngressGateway, type IngressGateway, parseListenPorts } from '@weft/gateway';
 import {
@@ -18,6 +17,8 @@ import {
   readCredentialFiles,
   startMeshedProcess,
 } from '../service-runtime/meshed-process.ts';
+// Importing it starts the OpenTelemetry SDK: its module body runs before this one's, so before the mesh exists.
+import { processTelemetry } from '../telemetry/register-telemetry.ts';
 
 const { values } = parseArgs({
   options: {
@@ -51,5 +52,9 @@ const running = await startMeshedProcess({
   },
   credentials: await readCredentialFiles(values),
 });
-closeOnSignals(() => running.close());
+closeOnSignals(async () => {
+  await running.close();
+  // The spans of the last requests are still in the SDK's batch: flush them before exiting.
+  await processTelemetry.shutdown();
+});
 announceReady(name, running.port, Object.fromEntries(gateway?.ports ?? []));
