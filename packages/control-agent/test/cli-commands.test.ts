@@ -388,10 +388,12 @@ describe('weft proxy-status and proxy-config', () => {
     const table = await weft(['proxy-status', '--agent', url]);
     expect(table.code).toBe(0);
     const [header, row] = table.stdout.split('\n');
-    expect(header).toMatch(/^CLIENT\s+NAMESPACE\s+WORKLOAD\s+STATUS\s+SENT\s+ACKED\s+NACK\s+LAST SEEN$/);
+    expect(header).toMatch(
+      /^CLIENT\s+NAMESPACE\s+WORKLOAD\s+STATUS\s+IN SYNC AT\s+SENT\s+ACKED\s+NACK\s+LAST SEEN$/,
+    );
     expect(row).toMatch(
       new RegExp(
-        `^productpage-1\\s+default\\s+productpage-v1\\s+NACKED\\s+${mark.revision}\\s+-\\s+${mark.revision}: spec.http\\[0\\]: route rejected\\s+\\d+s ago$`,
+        `^productpage-1\\s+default\\s+productpage-v1\\s+NACKED\\s+-\\s+${mark.revision}\\s+-\\s+${mark.revision}: spec.http\\[0\\]: route rejected\\s+\\d+s ago$`,
       ),
     );
     const yaml = parse((await weft(['proxy-status', '-o', 'yaml', '--agent', url])).stdout);

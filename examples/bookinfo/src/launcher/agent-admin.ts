@@ -113,53 +113,28 @@ export async function waitForWorkloads(agentUrl: string, names: readonly string[
 }
 
 /**
- * Resolves once every connected client that receives the change has acknowledged its mark (or a
- * later one); throws after a bound. A client the change does not concern gets no frame and acks
- * nothing (the agent scopes each watch, PROTOCOL.md "Scoping"), so it is not waited for.
+ * Resolves once every connected client is in sync at the change's mark (or a later one); throws
+ * after a bound. The agent counts a client the change does not concern (another namespace's
+ * policy, PROTOCOL.md "Scoping") in sync at it without sending it anything (§3.5), so every
+ * client is waited for the same way; one that refuses the change stays NACKED and times this out.
  */
 export async function waitForSync(agentUrl: string, change: WrittenChange): Promise<void> {
   const { mark } = change;
-  if (change.resources.length === 0) return;
-  const receives = receiverNamespaces(change.resources);
-  await pollUntil(`every client to apply revision ${mark.revision}`, async () => {
+  await pollUntil(`every client to be in sync at revision ${mark.revision}`, async () => {
     const response = await fetch(`${agentUrl}/v1/clients`, { signal: AbortSignal.timeout(5_000) });
     const body = (await response.json()) as {
-      clients?: { connected: boolean; namespace: string; acked: RevisionMark | null }[];
+      clients?: { connected: boolean; status: string; inSyncAt: RevisionMark | null }[];
     };
     return (body.clients ?? [])
-      .filter((client) => client.connected && receives(client.namespace))
+      .filter((client) => client.connected)
       .every(
         (client) =>
-          client.acked !== null &&
-          client.acked.epoch === mark.epoch &&
-          client.acked.revision >= mark.revision,
+          client.status === 'SYNCED' &&
+          client.inSyncAt !== null &&
+          client.inSyncAt.epoch === mark.epoch &&
+          client.inSyncAt.revision >= mark.revision,
       );
   });
-}
-
-/** Istio's root namespace: its policies apply mesh-wide, so every client receives them. */
-const ROOT_NAMESPACE = 'istio-system';
-
-/**
- * Kinds that reach only the workloads of their own namespace (or all, from the root namespace),
- * as the agent scopes them. Every other kind (routing, PeerAuthentication, …) reaches every client
- * with the default `exportTo`, which is all Bookinfo uses.
- */
-const NAMESPACE_POLICY_KINDS: ReadonlySet<string> = new Set([
-  'Sidecar',
-  'AuthorizationPolicy',
-  'RequestAuthentication',
-  'Telemetry',
-]);
-
-/** Which client namespaces receive a change to `resources`. */
-function receiverNamespaces(resources: readonly ResourceName[]): (namespace: string) => boolean {
-  const isEveryone = resources.some(
-    (resource) => !NAMESPACE_POLICY_KINDS.has(resource.kind) || resource.namespace === ROOT_NAMESPACE,
-  );
-  if (isEveryone) return () => true;
-  const namespaces = new Set(resources.map((resource) => resource.namespace));
-  return (namespace) => namespaces.has(namespace);
 }
 
 async function pollUntil(what: string, isDone: () => Promise<boolean>): Promise<void> {

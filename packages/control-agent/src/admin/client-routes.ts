@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { STREAM_TOKEN_HEADER } from '@weft/core';
-import { type ClientRecord, sameMark, syncStatusOf } from '../clients/client-registry.ts';
+import { type ClientRecord, inSyncAt, sameMark, syncStatusOf } from '../clients/client-registry.ts';
 import { parsePostedConfigDump, parseStatusReport } from '../clients/status-report.ts';
 import { HttpError, notFound } from '../http/http-error.ts';
 import { readJsonBody } from '../http/read-body.ts';
@@ -143,6 +143,7 @@ function clientView(record: ClientRecord): Record<string, unknown> {
     protocolVersion: record.protocolVersion,
     connected: record.isConnected,
     status: syncStatusOf(record),
+    inSyncAt: inSyncAt(record) ?? null,
     sent: record.lastSent ?? null,
     acked: record.lastAcked ?? null,
     nacked: nacked?.mark ?? null,
@@ -161,11 +162,22 @@ function clientView(record: ClientRecord): Record<string, unknown> {
 /** How long `GET /v1/clients/{id}/config` waits for a client to send the view it was asked for. */
 const CONFIG_DUMP_WAIT_MS = 3_000;
 
-/** Whether the client's stored view is of the revision it last acknowledged. */
+/**
+ * Whether the client's stored view is of the revision it last acknowledged, or of a later one it
+ * is in sync at (a client adopts the mark of a heartbeat when nothing it is sent changed).
+ */
 function hasCurrentDump(record: ClientRecord): boolean {
   const dumped = record.configDumpMark;
   const acked = record.lastAcked;
-  return dumped !== undefined && acked !== undefined && sameMark(dumped, acked);
+  if (dumped === undefined || acked === undefined) return false;
+  if (sameMark(dumped, acked)) return true;
+  const synced = inSyncAt(record);
+  return (
+    synced !== undefined &&
+    dumped.epoch === synced.epoch &&
+    dumped.revision >= acked.revision &&
+    dumped.revision <= synced.revision
+  );
 }
 
 /** Whether `token` is the client's current stream token, compared in constant time. */

@@ -131,6 +131,7 @@ export class AgentApi {
         workload: String(client.workload ?? ''),
         connected: client.connected === true,
         status: typeof client.status === 'string' ? client.status : '',
+        inSyncAt: markOf(client.inSyncAt),
         sent: markOf(client.sent),
         acked: markOf(client.acked),
         nacked: markOf(client.nacked),
@@ -267,6 +268,8 @@ export interface ClientRecord {
   readonly connected: boolean;
   /** SYNCED, NACKED, STALE or NOT SENT, as the agent judges it. */
   readonly status: string;
+  /** When SYNCED: the revision it acked, or a later one that changed nothing it is sent. */
+  readonly inSyncAt: RevisionMark | undefined;
   readonly sent: RevisionMark | undefined;
   readonly acked: RevisionMark | undefined;
   readonly nacked: RevisionMark | undefined;

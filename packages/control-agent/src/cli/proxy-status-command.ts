@@ -22,6 +22,8 @@ export const proxyStatusCommand: Command = {
 Lists the clients (the workloads' agent clients) the agent knows, connected or not:
   STATUS     SYNCED (acked what was sent), STALE (sent, not acked yet), NACKED (refused it and
              keeps serving its last good config), NOT SENT
+  IN SYNC AT when SYNCED, the revision it is in sync at: the one it acked, or a later one that
+             changed nothing it is sent (a change that concerns only other clients sends it none)
   SENT       revision of the last snapshot or delta sent
   ACKED      revision the client last applied
   NACK       revision it last refused, and the first line of why (-o yaml shows it whole)
@@ -58,13 +60,17 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     client.namespace,
     client.workload,
     statusCell(client, io),
+    revision(client.inSyncAt),
     revision(client.sent),
     revision(client.acked),
     nackCell(client),
     client.lastSeen === undefined ? '<never>' : `${ageSince(client.lastSeen, io.now())} ago`,
   ]);
   io.stdout.write(
-    renderTable(['CLIENT', 'NAMESPACE', 'WORKLOAD', 'STATUS', 'SENT', 'ACKED', 'NACK', 'LAST SEEN'], rows),
+    renderTable(
+      ['CLIENT', 'NAMESPACE', 'WORKLOAD', 'STATUS', 'IN SYNC AT', 'SENT', 'ACKED', 'NACK', 'LAST SEEN'],
+      rows,
+    ),
   );
   return ExitCodes.ok;
 }

@@ -12,6 +12,12 @@ export interface ClientRecord {
   lastSeenMs: number;
   /** The mark of the last snapshot or delta written to the client. */
   lastSent: RevisionMark | undefined;
+  /**
+   * The newest mark at which what this client is sent is still what it was at `lastSent`: later
+   * changes concerned other clients only (scoping, PROTOCOL.md §3.6), so no frame carried them.
+   * Every revision from `lastSent` to this one gives the client the same view.
+   */
+  unchangedThrough: RevisionMark | undefined;
   lastAcked: RevisionMark | undefined;
   lastNacked: { readonly mark: RevisionMark; readonly error: string; readonly atMs: number } | undefined;
   ackCount: number;
@@ -74,6 +80,7 @@ export class ClientRegistry {
         isConnected: true,
         lastSeenMs: now,
         lastSent: undefined,
+        unchangedThrough: undefined,
         lastAcked: undefined,
         lastNacked: undefined,
         ackCount: 0,
@@ -111,9 +118,25 @@ export class ClientRegistry {
 
   recordSent(record: ClientRecord, mark: RevisionMark, type: 'snapshot' | 'delta'): void {
     record.lastSent = mark;
+    record.unchangedThrough = mark;
     record.lastSeenMs = this.#wallClock();
     if (type === 'snapshot') record.snapshotCount += 1;
     else record.deltaCount += 1;
+  }
+
+  /**
+   * The view moved from `from` to `to` and nothing this client is sent changed in between (its
+   * stream wrote no frame). Taken only when `from` is a revision the client is known to hold the
+   * view of — between `lastSent` and `unchangedThrough` —, so that the chain from the last frame
+   * stays unbroken; a stream that resumed from elsewhere proves nothing about that frame.
+   */
+  recordUnchanged(record: ClientRecord, from: RevisionMark, to: RevisionMark): void {
+    const sent = record.lastSent;
+    const through = record.unchangedThrough;
+    if (sent === undefined || through === undefined) return;
+    if (from.epoch !== sent.epoch || to.epoch !== sent.epoch) return;
+    if (from.revision < sent.revision || from.revision > through.revision) return;
+    if (to.revision > through.revision) record.unchangedThrough = to;
   }
 
   recordAck(record: ClientRecord, mark: RevisionMark): void {
@@ -146,6 +169,16 @@ export function syncStatusOf(record: ClientRecord): SyncStatus {
   if (record.lastNacked !== undefined && sameMark(record.lastNacked.mark, sent)) return 'NACKED';
   if (record.lastAcked !== undefined && sameMark(record.lastAcked, sent)) return 'SYNCED';
   return 'STALE';
+}
+
+/**
+ * The revision a SYNCED client is in sync at as far as the mesh is concerned: the one it acked, or
+ * a later one that changed nothing it is sent. Undefined unless SYNCED: a client that has not
+ * acked, or refused, what it was sent is not in sync at any revision after it.
+ */
+export function inSyncAt(record: ClientRecord): RevisionMark | undefined {
+  if (syncStatusOf(record) !== 'SYNCED') return undefined;
+  return record.unchangedThrough ?? record.lastSent;
 }
 
 export function sameMark(a: RevisionMark, b: RevisionMark): boolean {

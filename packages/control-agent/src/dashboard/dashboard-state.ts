@@ -1,5 +1,5 @@
 import type { RevisionMark } from '@weft/core';
-import { type ClientRecord, syncStatusOf } from '../clients/client-registry.ts';
+import { type ClientRecord, inSyncAt, syncStatusOf } from '../clients/client-registry.ts';
 import type { MeshEdgeView } from '../peers/mesh-edge-view.ts';
 import { type DashboardInputs, type DashboardView, type EdgeScope, edgeViewOf } from './dashboard-inputs.ts';
 import { buildServiceGraph, type ServiceGraph } from './service-graph.ts';
@@ -11,6 +11,8 @@ export interface WorkloadStatus {
   readonly workload: string;
   readonly connected: boolean;
   readonly status: string;
+  /** When SYNCED: the revision it acked, or a later one that changed nothing it is sent. */
+  readonly inSyncAt: RevisionMark | null;
   readonly sent: RevisionMark | null;
   readonly acked: RevisionMark | null;
   readonly nacked: RevisionMark | null;
@@ -147,6 +149,7 @@ function workloadStatus(
     workload: record.workload,
     connected: record.isConnected,
     status: syncStatusOf(record),
+    inSyncAt: inSyncAt(record) ?? null,
     sent: record.lastSent ?? null,
     acked: record.lastAcked ?? null,
     nacked: nacked?.mark ?? null,

@@ -131,8 +131,10 @@ export class WatchStream {
     const delta = this.#memo.delta(this.record.namespace, synced.revision);
     if (delta === undefined) return this.#write(this.#memo.snapshot(this.record.namespace));
     if (delta === null) {
-      // Nothing this client can see changed: it is current at the new mark without a frame.
+      // Nothing this client can see changed: it is current at the new mark without a frame (its
+      // next heartbeat says so), and in sync at it once it has acked what it was sent.
       this.#synced = current;
+      this.#clients.recordUnchanged(this.record, synced, current);
       return false;
     }
     return this.#write(delta);

@@ -40,7 +40,9 @@ function renderWorkloads(state) {
     var certificate = workload.certificate;
     var certText = certificate === null ? 'none reported' :
       (certificate.expiresInMs <= 0 ? 'expired ' + formatSpan(certificate.expiresInMs) + ' ago' : 'expires in ' + formatSpan(certificate.expiresInMs));
-    var revision = workload.status === 'NACKED' ? 'refused ' + formatMark(workload.nacked) + ', serving ' + formatMark(workload.acked) : formatMark(workload.acked);
+    // A SYNCED client is in sync at the revision it acked or a later one that changed nothing it is sent.
+    var revision = workload.status === 'NACKED' ? 'refused ' + formatMark(workload.nacked) + ', serving ' + formatMark(workload.acked) :
+      workload.status === 'SYNCED' ? formatMark(workload.inSyncAt) : formatMark(workload.acked);
     body.appendChild(h('tr', {
       'data-client-id': workload.clientId,
       'data-workload': workload.workload,
