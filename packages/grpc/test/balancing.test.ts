@@ -1,7 +1,11 @@
 import { status as Status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  destinationRule,
+  joinDocuments,
+  virtualServiceRoutes as virtualService,
+} from '../../core/test/support/istio-yaml.ts';
 import { callChat, callUnary } from './support/calls.ts';
-import { destinationRule, joinDocuments, virtualService } from './support/istio-yaml.ts';
 import { countBy, createScenario, grpcWorkload, SERVICE } from './support/mesh-scenario.ts';
 
 const scenario = createScenario();

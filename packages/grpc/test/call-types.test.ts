@@ -1,7 +1,7 @@
 import { status as Status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { destinationRule, singleRoute } from '../../core/test/support/istio-yaml.ts';
 import { callChat, callCollect, callList, callUnary } from './support/calls.ts';
-import { destinationRule, singleRoute } from './support/istio-yaml.ts';
 import { countBy, createScenario, SERVICE } from './support/mesh-scenario.ts';
 
 const scenario = createScenario();

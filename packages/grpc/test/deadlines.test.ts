@@ -1,10 +1,10 @@
 import { Metadata, type ServiceError, status as Status } from '@grpc/grpc-js';
 import { FakeClock } from '@weft/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { singleRoute } from '../../core/test/support/istio-yaml.ts';
 import { RESPONSE_FLAGS_METADATA } from '../src/index.ts';
 import { callUnary } from './support/calls.ts';
 import type { EchoReply } from './support/echo-service.ts';
-import { singleRoute } from './support/istio-yaml.ts';
 import { createScenario, SERVICE } from './support/mesh-scenario.ts';
 import { eventually } from './support/waiting.ts';
 

@@ -8,10 +8,10 @@
 import { credentials, Metadata, status as Status } from '@grpc/grpc-js';
 import { EDGE_REPORTER_HEADER, EdgeAggregator, type Mesh } from '@weft/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { singleRoute } from '../../core/test/support/istio-yaml.ts';
 import { currentIncomingCall } from '../src/index.ts';
 import { callUnary } from './support/calls.ts';
 import { EchoClientConstructor } from './support/echo-service.ts';
-import { singleRoute } from './support/istio-yaml.ts';
 import { createScenario } from './support/mesh-scenario.ts';
 import { createSecurePair, PRODUCTPAGE_ID } from './support/secure-pair.ts';
 

@@ -1,8 +1,8 @@
 import { status as Status } from '@grpc/grpc-js';
 import { FakeClock } from '@weft/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { singleRoute } from '../../core/test/support/istio-yaml.ts';
 import { callUnary } from './support/calls.ts';
-import { singleRoute } from './support/istio-yaml.ts';
 import { createScenario, SERVICE } from './support/mesh-scenario.ts';
 import { eventually } from './support/waiting.ts';
 

@@ -7,6 +7,7 @@
  */
 import { status as Status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { singleRoute } from '../../core/test/support/istio-yaml.ts';
 import { SETTINGS_TIMEOUT_OPTION, settingsTimeoutOf } from '../src/security/settings-deadline.ts';
 import { type CallResult, callUnary } from './support/calls.ts';
 import type { EchoReply } from './support/echo-service.ts';
@@ -17,7 +18,6 @@ import {
   startHostileServer,
   startSilentServer,
 } from './support/hostile-h2-server.ts';
-import { singleRoute } from './support/istio-yaml.ts';
 import { createScenario, grpcWorkload, SERVICE } from './support/mesh-scenario.ts';
 
 const scenario = createScenario();

@@ -1,9 +1,9 @@
 import { Metadata, status as Status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { destinationRule } from '../../core/test/support/istio-yaml.ts';
 import { callUnary } from './support/calls.ts';
 import { closedPort } from './support/echo-server.ts';
 import type { EchoReply } from './support/echo-service.ts';
-import { destinationRule } from './support/istio-yaml.ts';
 import { countBy, createScenario, grpcWorkload, SERVICE } from './support/mesh-scenario.ts';
 import { eventually } from './support/waiting.ts';
 

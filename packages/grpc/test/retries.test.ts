@@ -1,9 +1,9 @@
 import { status as Status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { destinationRule, joinDocuments, singleRoute } from '../../core/test/support/istio-yaml.ts';
 import { NON_IDEMPOTENT_RETRY_ANNOTATION } from '../src/index.ts';
 import { callCollect, callList, callUnary } from './support/calls.ts';
 import { closedPort } from './support/echo-server.ts';
-import { destinationRule, joinDocuments, singleRoute } from './support/istio-yaml.ts';
 import { createScenario, grpcWorkload, SERVICE } from './support/mesh-scenario.ts';
 
 const scenario = createScenario();

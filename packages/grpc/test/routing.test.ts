@@ -1,10 +1,14 @@
 import { credentials, Metadata, status as Status } from '@grpc/grpc-js';
 import { createMesh } from '@weft/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  destinationRule,
+  joinDocuments,
+  virtualServiceRoutes as virtualService,
+} from '../../core/test/support/istio-yaml.ts';
 import { meshClientOptions } from '../src/index.ts';
 import { callChat, callList, callUnary } from './support/calls.ts';
 import { EchoClientConstructor } from './support/echo-service.ts';
-import { destinationRule, joinDocuments, virtualService } from './support/istio-yaml.ts';
 import { countBy, createScenario, grpcWorkload, SERVICE } from './support/mesh-scenario.ts';
 
 const scenario = createScenario();

@@ -1,10 +1,11 @@
 import { connect as tlsConnect } from 'node:tls';
 import { status as Status } from '@grpc/grpc-js';
 import { secureContextOptions, type UpstreamTlsEvent } from '@weft/core';
+import { createTestCa, TestIdentity } from '@weft/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { destinationRule } from '../../core/test/support/istio-yaml.ts';
 import { PLAINTEXT_TRANSPORT } from '../src/index.ts';
 import { callUnary } from './support/calls.ts';
-import { destinationRule } from './support/istio-yaml.ts';
 import {
   createSecurePair,
   PRODUCTPAGE_ID,
@@ -12,7 +13,6 @@ import {
   REVIEWS_ID,
   TRUST_DOMAIN,
 } from './support/secure-pair.ts';
-import { createTestCa, TestIdentity } from './support/test-ca.ts';
 
 const pair = createSecurePair();
 afterEach(() => pair.close());

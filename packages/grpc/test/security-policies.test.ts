@@ -1,8 +1,8 @@
 import { status as Status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { joinDocuments } from '../../core/test/support/istio-yaml.ts';
 import { type GrpcServerCallEvent, grpcEvents } from '../src/index.ts';
 import { callList, callUnary } from './support/calls.ts';
-import { joinDocuments } from './support/istio-yaml.ts';
 import { createTestIssuer, nowSeconds } from './support/jwt.ts';
 import { createSecurePair, PRODUCTPAGE_ID, peerAuthentication } from './support/secure-pair.ts';
 

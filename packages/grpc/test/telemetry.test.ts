@@ -3,13 +3,13 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { createMesh, type Mesh } from '@weft/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { singleRoute } from '../../core/test/support/istio-yaml.ts';
+import { startTestSdk, type TestSdk } from '../../core/test/support/otel-test-sdk.ts';
 import { createMeshClient, createMeshServer } from '../src/index.ts';
 import { callUnary } from './support/calls.ts';
 import { type EchoServer, startEchoServer } from './support/echo-server.ts';
 import { EchoClientConstructor } from './support/echo-service.ts';
-import { singleRoute } from './support/istio-yaml.ts';
 import { grpcWorkload } from './support/mesh-scenario.ts';
-import { startTestSdk, type TestSdk } from './support/otel-test-sdk.ts';
 import { createSecurePair, PRODUCTPAGE_ID, REVIEWS_ID } from './support/secure-pair.ts';
 
 let sdk: TestSdk;

@@ -74,7 +74,8 @@ export interface EdgeAggregate {
 /**
  * The HTTP code a gRPC status counts under in `codes`, indexed by status: google.rpc.Code's own
  * HTTP mapping (CANCELLED as 499, the code for a client that went away). A status past the table
- * counts as 500.
+ * counts as 500. The only copy: @weft/grpc's `grpcStatusToHttp` (what outlier detection and call
+ * breakers judge a gRPC answer by) reads it too.
  */
 export const GRPC_STATUS_HTTP_CODES: readonly number[] = Object.freeze([
   200, // OK

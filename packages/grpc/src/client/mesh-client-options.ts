@@ -10,9 +10,11 @@ import type { Mesh } from '@weft/core';
 import { MESH_CHANNEL_OPTION } from '../channel/mesh-channel-option.ts';
 import { registerWeft } from '../channel/registration.ts';
 import { resolveTargetService } from '../channel/target-service.ts';
-import { type MeshInterceptorOptions, meshInterceptor } from '../outbound/mesh-interceptor.ts';
+import { createMeshInterceptor, type MeshInterceptorOptions } from '../outbound/mesh-interceptor.ts';
 import { type MeshTransportSecurity, meshTransportSecurity } from '../security/transport-security.ts';
 import { parseTarget, WEFT_SCHEME, weftTarget } from '../target/mesh-target.ts';
+import { countedClientClass } from '../telemetry/counted-client.ts';
+import { MessageSizes } from '../telemetry/message-sizes.ts';
 
 export interface MeshClientOptions extends MeshInterceptorOptions {
   /**
@@ -48,6 +50,16 @@ export function meshClientOptions(
   target: string,
   options: MeshClientOptions = {},
 ): ClientOptions {
+  return clientOptionsOf(mesh, target, options, undefined);
+}
+
+/** meshClientOptions, with the message sizes a counted client class notes (createMeshClient). */
+function clientOptionsOf(
+  mesh: Mesh,
+  target: string,
+  options: MeshClientOptions,
+  sizes: MessageSizes | undefined,
+): ClientOptions {
   registerWeft();
   const given = options.clientOptions ?? {};
   const parsed = parseTarget(target);
@@ -60,7 +72,7 @@ export function meshClientOptions(
   if (!isMeshed) return { ...given };
   const channelTarget = parsed.scheme === WEFT_SCHEME ? target : weftTarget(parsed.hostName, parsed.port);
   const security = options.transportSecurity ?? meshTransportSecurity(mesh);
-  const interceptor = meshInterceptor(mesh, target, { ...options, transportSecurity: security });
+  const interceptor = createMeshInterceptor(mesh, target, { ...options, transportSecurity: security }, sizes);
   const { interceptors, interceptor_providers: providers, ...rest } = given;
   return {
     ...rest,
@@ -96,8 +108,12 @@ export interface CreateMeshClientOptions extends MeshClientOptions {
 }
 
 /**
- * A client of `target` through the mesh, in one call: it also reads the methods' idempotency
- * levels from the constructor's service definition, so IDEMPOTENT methods can be retried.
+ * A client of `target` through the mesh, in one call. It also reads the methods' idempotency
+ * levels from the constructor's service definition, so IDEMPOTENT methods can be retried, and
+ * counts each call's message bytes for telemetry (`istio_request_bytes`, `istio_response_bytes`,
+ * the access log's bytes): the client is an instance of a subclass of `Constructor` whose methods
+ * note the size of every message they serialize (MessageSizes). A constructor with no service
+ * definition (and none in `options.service`) gets neither.
  */
 export function createMeshClient<T extends Client>(
   mesh: Mesh,
@@ -107,9 +123,13 @@ export function createMeshClient<T extends Client>(
 ): T {
   const { credentials, ...rest } = options;
   const service = rest.service ?? Constructor.service;
-  return new Constructor(
-    target,
-    credentials ?? grpcCredentials.createInsecure(),
-    meshClientOptions(mesh, target, service === undefined ? rest : { ...rest, service }),
-  );
+  const channelCredentials = credentials ?? grpcCredentials.createInsecure();
+  if (service === undefined)
+    return new Constructor(target, channelCredentials, clientOptionsOf(mesh, target, rest, undefined));
+  const sizes = new MessageSizes();
+  const clientOptions = clientOptionsOf(mesh, target, { ...rest, service }, sizes);
+  // A target left to plain grpc-js (outside the mesh, ALLOW_ANY) has no interceptor to read sizes.
+  const Meshed =
+    MESH_CHANNEL_OPTION in clientOptions ? countedClientClass(Constructor, service, sizes) : Constructor;
+  return new Meshed(target, channelCredentials, clientOptions);
 }

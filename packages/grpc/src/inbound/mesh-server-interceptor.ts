@@ -1,5 +1,6 @@
 import {
   Metadata,
+  type Responder,
   ServerInterceptingCall,
   type ServerInterceptingCallInterface,
   type ServerInterceptor,
@@ -21,6 +22,7 @@ import { wallDeadlineMs } from '../outbound/call-deadline.ts';
 import { metadataValue } from '../outbound/metadata-reading.ts';
 import { grpcStatusName } from '../status/grpc-status-mapping.ts';
 import { ERROR_CODE_METADATA } from '../status/response-flags.ts';
+import type { MessageSizes } from '../telemetry/message-sizes.ts';
 import { type ConnectionPeers, connectionKey, type VerifiedConnection } from './connection-peers.ts';
 import type { InboundCallInfo, InboundPolicy, InboundVerdict } from './inbound-policy.ts';
 import { type IncomingCall, runInIncomingCall } from './incoming-call.ts';
@@ -44,6 +46,11 @@ export interface ServerInterceptorParts {
   readonly meshPolicy: InboundPolicy;
   readonly policy: InboundPolicy | undefined;
   readonly connections: ConnectionPeers | undefined;
+  /**
+   * Where the server's handlers note message sizes (a MeshServer's `register`); without, calls
+   * report 0 body bytes.
+   */
+  readonly sizes?: MessageSizes | undefined;
 }
 
 /**
@@ -116,17 +123,44 @@ class InboundExchange {
           this.#deny(policyFailure(error));
         }
       },
-      onReceiveMessage: (message, next) => this.#within(() => next(message)),
+      onReceiveMessage: (message, next) => {
+        const sizes = this.#parts.sizes;
+        if (sizes !== undefined) {
+          // Taken even when nothing records, so the next request need not queue behind it.
+          const bytes = sizes.requestSize(message);
+          if (this.#telemetry !== undefined) this.#telemetry.requestBytes += bytes;
+        }
+        this.#within(() => next(message));
+      },
       onReceiveHalfClose: (next) => this.#within(next),
       onCancel: () => this.#end(Status.CANCELLED, true),
     };
-    return new ServerInterceptingCall(this.#call, {
+    const responder: Responder = {
       start: (next) => next(listener),
       sendStatus: (status, next) => {
         this.#end(status.code, false);
         next(status);
       },
-    });
+    };
+    const sizes = this.#parts.sizes;
+    if (sizes !== undefined) responder.sendMessage = (message, next) => this.#send(sizes, message, next);
+    return new ServerInterceptingCall(this.#call, responder);
+  }
+
+  /**
+   * Passes a response message on, adding its size to the telemetry. This interceptor is a
+   * MeshServer's first, so `next` reaches grpc-js's own call, which serializes the message before
+   * it returns: `serialized` is then that message's size.
+   */
+  #send(sizes: MessageSizes, message: unknown, next: (message: unknown) => void): void {
+    const telemetry = this.#telemetry;
+    if (telemetry === undefined) {
+      next(message);
+      return;
+    }
+    sizes.serialized = 0;
+    next(message);
+    telemetry.responseBytes += sizes.serialized;
   }
 
   #onMetadata(metadata: Metadata, next: (metadata: Metadata) => void): void {

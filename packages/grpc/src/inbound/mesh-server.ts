@@ -1,6 +1,12 @@
 import { Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
-import { Server, ServerCredentials, type ServerOptions } from '@grpc/grpc-js';
+import {
+  type deserialize as Deserialize,
+  type serialize as Serialize,
+  Server,
+  ServerCredentials,
+  type ServerOptions,
+} from '@grpc/grpc-js';
 import {
   acceptTlsPeer,
   type Disposer,
@@ -12,9 +18,9 @@ import {
   peerIdentityFromSpiffeId,
   serverTlsOptions,
 } from '@weft/core';
+import { MessageSizes } from '../telemetry/message-sizes.ts';
 import { ConnectionPeers, connectionKey } from './connection-peers.ts';
 import { onFirstByte } from './first-byte.ts';
-
 import { type MeshInboundPolicy, meshInboundPolicy } from './mesh-inbound-policy.ts';
 import { type MeshServerInterceptorOptions, serverInterceptor } from './mesh-server-interceptor.ts';
 import { armPrefaceDeadline } from './preface-deadline.ts';
@@ -65,6 +71,7 @@ const ALPN = ['h2'];
  */
 export class MeshServer extends Server {
   readonly #mesh: Mesh;
+  readonly #sizes: MessageSizes;
   readonly #identity: FollowedIdentity;
   readonly #peers: ConnectionPeers;
   readonly #meshPolicy: MeshInboundPolicy;
@@ -89,14 +96,16 @@ export class MeshServer extends Server {
     } = options;
     const peers = new ConnectionPeers();
     const meshPolicy = meshInboundPolicy(mesh, security === undefined ? {} : { security });
+    const sizes = new MessageSizes();
     super({
       ...serverOptions,
       interceptors: [
-        serverInterceptor(mesh, { meshPolicy, policy, connections: peers }),
+        serverInterceptor(mesh, { meshPolicy, policy, connections: peers, sizes }),
         ...(serverOptions.interceptors ?? []),
       ],
     });
     this.#mesh = mesh;
+    this.#sizes = sizes;
     this.#peers = peers;
     this.#meshPolicy = meshPolicy;
     this.#firstByteTimeoutMs = firstByteTimeoutMs ?? DEFAULT_FIRST_BYTE_TIMEOUT_MS;
@@ -109,6 +118,27 @@ export class MeshServer extends Server {
       this.#identity.onChange((next) => {
         if (this.#tlsServer === undefined) this.#startTls(next);
       }),
+    );
+  }
+
+  /**
+   * grpc-js's `register` (addService calls it for every method), with the method's response
+   * serializer and request deserializer noting message sizes for the call's telemetry
+   * (MessageSizes): `istio_request_bytes`, `istio_response_bytes`, the access log's bytes.
+   */
+  override register<RequestType, ResponseType>(
+    name: string,
+    handler: Parameters<typeof Server.prototype.register<RequestType, ResponseType>>[1],
+    serialize: Serialize<ResponseType>,
+    deserialize: Deserialize<RequestType>,
+    type: string,
+  ): boolean {
+    return super.register(
+      name,
+      handler,
+      this.#sizes.serializer(serialize),
+      this.#sizes.queuingDeserializer(deserialize),
+      type,
     );
   }
 

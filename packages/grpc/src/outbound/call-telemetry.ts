@@ -107,10 +107,14 @@ export function endWithUpstreamStatus(call: TelemetryCall, code: number): void {
   call.end(null);
 }
 
-/** The call ended with a status the mesh made (a fault, a limit, a timeout): still HTTP 200 for gRPC. */
+/**
+ * The call ended with a status the mesh made (a fault, a limit, a timeout): still HTTP 200 for
+ * gRPC. The mesh's status is trailers, no body: the response bytes stay those of the messages
+ * already delivered (a stream's deadline may end it midway).
+ */
 export function endWithMeshStatus(call: TelemetryCall, status: MeshStatus): void {
   call.grpcStatus = status.code;
-  call.answered(200, status.flags, status.errorCode, 0);
+  call.answered(200, status.flags, status.errorCode, call.responseBytes);
   call.end(null);
 }
 

@@ -6,6 +6,7 @@ import type { MeshTransportSecurity } from '../security/transport-security.ts';
 import { toStatusObject } from '../status/mesh-status.ts';
 import { ResponseFlags } from '../status/response-flags.ts';
 import { parseTarget } from '../target/mesh-target.ts';
+import type { MessageSizes } from '../telemetry/message-sizes.ts';
 import { MeshedCall } from './meshed-call.ts';
 import { MethodIdempotency } from './method-idempotency.ts';
 import { type OutboundContext, retryPlans } from './outbound-context.ts';
@@ -43,6 +44,19 @@ export function meshInterceptor(
   target: string,
   options: MeshInterceptorOptions = {},
 ): Interceptor {
+  return createMeshInterceptor(mesh, target, options, undefined);
+}
+
+/**
+ * meshInterceptor, reading message sizes from `sizes` when the client's methods note them
+ * (createMeshClient's counted client class); without, calls report 0 body bytes.
+ */
+export function createMeshInterceptor(
+  mesh: Mesh,
+  target: string,
+  options: MeshInterceptorOptions,
+  sizes: MessageSizes | undefined,
+): Interceptor {
   const parsed = parseTarget(target);
   if (parsed === undefined) throw new TypeError(`"${target}" names no host and port a mesh could route to`);
   const defaultAuthority = parsed.port === undefined ? parsed.hostName : `${parsed.hostName}:${parsed.port}`;
@@ -54,6 +68,7 @@ export function meshInterceptor(
     idempotency: new MethodIdempotency(options.service),
     wallClock: options.wallClock ?? Date.now,
     isMeshTls: options.transportSecurity?.isMeshTls ?? true,
+    messageSizes: sizes,
   };
   // The target resolves once per snapshot, not per call.
   let resolvedIn: WorkloadView | undefined;

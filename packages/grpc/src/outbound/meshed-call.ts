@@ -120,7 +120,7 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts, TraceHeaderS
     const definition = options.method_definition;
     this.#method = definition.path;
     this.#isUnaryResponse = !definition.responseStream;
-    this.#outgoing = new OutgoingMessages(definition.requestStream);
+    this.#outgoing = new OutgoingMessages(definition.requestStream, context.messageSizes);
   }
 
   // RetryRequestFacts, read by the retry controller when an attempt ends.
@@ -228,7 +228,10 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts, TraceHeaderS
     this.#abandonAttempt(code, details);
     const telemetry = this.#telemetry;
     this.#telemetry = undefined;
-    if (telemetry !== undefined) endCancelled(telemetry, details, this.#isCommitted);
+    if (telemetry !== undefined) {
+      telemetry.requestBytes = this.#outgoing.sentBytes;
+      endCancelled(telemetry, details, this.#isCommitted);
+    }
     this.#deliverStatus({ code, details, metadata: new Metadata() }, []);
   }
 
@@ -260,6 +263,12 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts, TraceHeaderS
     // A unary-response call reports "no message" as null just before a status; before commit that
     // status may still be retried, so the null is held back (and given with the final status).
     if (message === null && this.#isUnaryResponse && !this.#isCommitted) return;
+    const sizes = this.#context.messageSizes;
+    if (sizes !== undefined && message !== null) {
+      // grpc-js deserialized this message just now, on the way here: `deserialized` is its size.
+      if (this.#telemetry !== undefined) this.#telemetry.responseBytes += sizes.deserialized;
+      sizes.deserialized = 0;
+    }
     this.#commit(attempt);
     this.#isReadPending = false;
     this.#hasDeliveredMessage = true;
@@ -549,7 +558,10 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts, TraceHeaderS
     if (this.#isDone) return;
     const telemetry = this.#telemetry;
     this.#telemetry = undefined;
-    if (telemetry !== undefined) endWithMeshStatus(telemetry, status);
+    if (telemetry !== undefined) {
+      telemetry.requestBytes = this.#outgoing.sentBytes;
+      endWithMeshStatus(telemetry, status);
+    }
     this.#deliverStatus(toStatusObject(status), status.flags, status.errorCode);
   }
 
@@ -566,6 +578,7 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts, TraceHeaderS
     if (telemetry !== undefined) {
       // Not a mesh-made status (#answer ends those) nor a cancellation: the upstream's.
       this.#telemetry = undefined;
+      telemetry.requestBytes = this.#outgoing.sentBytes;
       endWithUpstreamStatus(telemetry, status.code);
     }
     const listener = this.#listener;

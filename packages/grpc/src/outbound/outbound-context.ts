@@ -7,6 +7,7 @@ import {
   type RetryRuntime,
 } from '@weft/core';
 import type { GrpcEvents } from '../events/grpc-events.ts';
+import type { MessageSizes } from '../telemetry/message-sizes.ts';
 import type { MethodIdempotency } from './method-idempotency.ts';
 
 /** What every call of one client shares: built once per meshInterceptor, never per call. */
@@ -20,6 +21,8 @@ export interface OutboundContext {
   readonly wallClock: () => number;
   /** The channel's connections follow the mesh's TLS settings (MeshTransportSecurity.isMeshTls). */
   readonly isMeshTls: boolean;
+  /** Where the client's methods note message sizes (createMeshClient); undefined: not counted. */
+  readonly messageSizes: MessageSizes | undefined;
 }
 
 /**

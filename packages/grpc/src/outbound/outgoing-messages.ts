@@ -1,3 +1,4 @@
+import type { MessageSizes } from '../telemetry/message-sizes.ts';
 import type { AttemptCall } from './call-attempt.ts';
 
 type MessageContext = Parameters<AttemptCall['sendMessageWithContext']>[0];
@@ -20,17 +21,28 @@ interface Pending {
  *
  * A message's write callback (its context) fires once, from the attempt it was first given to;
  * replays carry none.
+ *
+ * With `sizes`, it adds up the wire bytes of the messages it hands over (`sentBytes`), each once:
+ * what the caller sent, as Envoy counts a request's body bytes, whatever the retries resent.
  */
 export class OutgoingMessages {
   readonly #isRequestStream: boolean;
+  readonly #sizes: MessageSizes | undefined;
+  #sentBytes = 0;
   /** Allocated on first use: most calls hand their one message straight to an attempt. */
   #pending: Pending[] | undefined;
   #kept: unknown[] | undefined;
   #hasHandedOver = false;
   #isHalfClosed = false;
 
-  constructor(isRequestStream: boolean) {
+  constructor(isRequestStream: boolean, sizes: MessageSizes | undefined) {
     this.#isRequestStream = isRequestStream;
+    this.#sizes = sizes;
+  }
+
+  /** Wire bytes of the messages handed to an attempt so far (0 without sizes). */
+  get sentBytes(): number {
+    return this.#sentBytes;
   }
 
   /** Whether a new attempt can be sent everything the caller sent so far. */
@@ -70,6 +82,14 @@ export class OutgoingMessages {
       this.#kept ??= [];
       this.#kept.push(message);
     }
+    const sizes = this.#sizes;
+    if (sizes === undefined) {
+      attempt.sendMessageWithContext(context, message);
+      return;
+    }
+    // grpc-js serializes inside this call; a message it failed to serialize counts nothing.
+    sizes.serialized = 0;
     attempt.sendMessageWithContext(context, message);
+    this.#sentBytes += sizes.serialized;
   }
 }

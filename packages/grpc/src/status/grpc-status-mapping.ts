@@ -1,4 +1,5 @@
 import { status as Status } from '@grpc/grpc-js';
+import { GRPC_STATUS_HTTP_CODES } from '@weft/core';
 
 /**
  * The two tables that let HTTP-shaped policy speak gRPC.
@@ -8,9 +9,10 @@ import { status as Status } from '@grpc/grpc-js';
  * `abort.httpStatus: 503` reaches a gRPC caller as UNAVAILABLE, a 404 as UNIMPLEMENTED.
  *
  * `grpcStatusToHttp` is the reverse mapping Envoy applies before outlier detection and call
- * breakers see a gRPC answer, so `consecutive5xxErrors` counts UNAVAILABLE (503), INTERNAL and
- * UNKNOWN (500) and DEADLINE_EXCEEDED (504), and `consecutiveGatewayErrors` counts UNAVAILABLE
- * and DEADLINE_EXCEEDED.
+ * breakers see a gRPC answer (google.rpc.Code's own HTTP mapping), so `consecutive5xxErrors`
+ * counts UNAVAILABLE (503), INTERNAL and UNKNOWN (500) and DEADLINE_EXCEEDED (504), and
+ * `consecutiveGatewayErrors` counts UNAVAILABLE and DEADLINE_EXCEEDED. Its table is @weft/core's
+ * GRPC_STATUS_HTTP_CODES, the one edge reports count gRPC calls with; a code past it is 500.
  */
 export function httpStatusToGrpc(httpStatus: number): Status {
   switch (httpStatus) {
@@ -32,28 +34,8 @@ export function httpStatusToGrpc(httpStatus: number): Status {
   }
 }
 
-const HTTP_BY_GRPC: readonly number[] = [
-  200, // OK
-  499, // CANCELLED
-  500, // UNKNOWN
-  400, // INVALID_ARGUMENT
-  504, // DEADLINE_EXCEEDED
-  404, // NOT_FOUND
-  409, // ALREADY_EXISTS
-  403, // PERMISSION_DENIED
-  429, // RESOURCE_EXHAUSTED
-  400, // FAILED_PRECONDITION
-  409, // ABORTED
-  400, // OUT_OF_RANGE
-  501, // UNIMPLEMENTED
-  500, // INTERNAL
-  503, // UNAVAILABLE
-  500, // DATA_LOSS
-  401, // UNAUTHENTICATED
-];
-
 export function grpcStatusToHttp(code: number): number {
-  return HTTP_BY_GRPC[code] ?? 500;
+  return GRPC_STATUS_HTTP_CODES[code] ?? 500;
 }
 
 /** `UNAVAILABLE` for 14; `CODE_<n>` for a number gRPC does not define. */

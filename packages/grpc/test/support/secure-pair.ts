@@ -4,6 +4,7 @@
  * configuration and, optionally, an SVID of the test CA in its identity slot. `close()` ends all.
  */
 import { createMesh, MESH_TLS_MODE, type Mesh, type RegisteredWorkload, TLS_MODE_LABEL } from '@weft/core';
+import { createTestCa, type TestCa, TestIdentity } from '@weft/core/testing';
 import {
   type CreateMeshClientOptions,
   createMeshClient,
@@ -15,7 +16,6 @@ import {
 import { type EchoServer, startEchoServer } from './echo-server.ts';
 import { type EchoClient, EchoClientConstructor } from './echo-service.ts';
 import { grpcWorkload } from './mesh-scenario.ts';
-import { createTestCa, type TestCa, TestIdentity } from './test-ca.ts';
 
 export const TRUST_DOMAIN = 'cluster.local';
 export const REVIEWS_ID = 'spiffe://cluster.local/ns/default/sa/reviews';
