@@ -32,12 +32,10 @@ import { startFailureOrigin } from './support/failure-origin-process.ts';
 import { describeMachine } from './support/machine.ts';
 import { openLoop } from './support/open-loop.ts';
 import { formatSpread } from './support/path-report.ts';
+import { exitUnlessSourceCondition } from './support/source-condition.ts';
 import { percentileOfSorted, type Spread, spread } from './support/stats.ts';
 
-if (!import.meta.resolve('@weft/core').endsWith('/packages/core/src/index.ts')) {
-  console.error('Run with the source condition: node --conditions=@weft/source bench/failure.ts');
-  process.exit(2);
-}
+exitUnlessSourceCondition('bench/failure.ts');
 
 const { values: flags } = parseArgs({
   options: {

@@ -31,8 +31,7 @@
  *           [--only=mesh-unary,…] [--max-other-cpu=%]
  * A JSON record goes to bench/results/; the Markdown table goes to stdout.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -50,27 +49,25 @@ import {
   type sendUnaryData,
 } from '@grpc/grpc-js';
 import {
-  buildCertificate,
   type ConfigIssue,
   createMesh,
-  distinguishedName,
   type IdentityMaterial,
   type IdentitySource,
   MESH_TLS_MODE,
   type Mesh,
-  Oids,
   type RegisteredWorkload,
   TLS_MODE_LABEL,
-  toPem,
-  x509Extensions,
 } from '../packages/core/src/index.ts';
+import { createTestCa } from '../packages/core/src/testing.ts';
 import { createMeshClient, createMeshServer } from '../packages/grpc/src/index.ts';
 import { pinToCpu } from './support/affinity.ts';
+import { closeChild, nextMessage } from './support/child-process.ts';
 import { MICROS_PER_TICK, processCpuMicros, selfCpuMicros, systemBusyMicros } from './support/cpu-time.ts';
 import { closedLoop, pingPong, type Send } from './support/load.ts';
 import { describeMachine } from './support/machine.ts';
 import { roundPlan } from './support/plan.ts';
 import { markdownTable } from './support/report.ts';
+import { exitUnlessSourceCondition } from './support/source-condition.ts';
 import { percentileOfSorted } from './support/stats.ts';
 import { type Measurement, type Shape, summarize } from './support/summary.ts';
 
@@ -201,71 +198,10 @@ function fixedIdentity(material: IdentityMaterial): IdentitySource {
   return { current: () => material, onChange: () => () => {} };
 }
 
-/** A random DER serial number: 9 bytes, the first one keeping it positive. */
-function positiveSerial(): Buffer {
-  return Buffer.concat([Buffer.from([0x01]), randomBytes(8)]);
-}
-
-/** SVIDs of a throwaway P-256 root for the origin (`sa/origin`) and the bench client. */
+/** SVIDs of a throwaway P-256 root (@weft/core's test CA) for the origin (`sa/origin`) and the bench client. */
 function benchIdentities(): { origin: IdentityMaterial; client: IdentityMaterial } {
-  const nowMs = Date.now();
-  const trustDomain = 'cluster.local';
-  const root = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const name = distinguishedName([{ type: 'CN', value: `bench root ${randomBytes(4).toString('hex')}` }]);
-  const rootPem = toPem(
-    buildCertificate(
-      {
-        serialNumber: positiveSerial(),
-        issuer: name,
-        subject: name,
-        notBefore: new Date(nowMs - 3_600_000),
-        notAfter: new Date(nowMs + 86_400_000),
-        publicKey: root.publicKey,
-        extensions: [
-          x509Extensions.basicConstraints(true),
-          x509Extensions.keyUsage(['keyCertSign', 'cRLSign']),
-          x509Extensions.subjectKeyIdentifier(root.publicKey),
-        ],
-      },
-      root.privateKey,
-    ),
-    'CERTIFICATE',
-  );
-  const svid = (serviceAccount: string): IdentityMaterial => {
-    const spiffeId = `spiffe://${trustDomain}/ns/default/sa/${serviceAccount}`;
-    const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const der = buildCertificate(
-      {
-        serialNumber: positiveSerial(),
-        issuer: name,
-        subject: Buffer.from([0x30, 0x00]),
-        notBefore: new Date(nowMs - 60_000),
-        notAfter: new Date(nowMs + 3_600_000),
-        publicKey: keys.publicKey,
-        extensions: [
-          x509Extensions.basicConstraints(false),
-          x509Extensions.keyUsage(['digitalSignature']),
-          x509Extensions.subjectAltName({ uris: [spiffeId], dnsNames: [] }, true),
-          x509Extensions.extendedKeyUsage([Oids.serverAuth, Oids.clientAuth]),
-        ],
-      },
-      root.privateKey,
-    );
-    const certificate = new X509Certificate(der);
-    return {
-      spiffeId,
-      trustDomain,
-      certChainPem: toPem(der, 'CERTIFICATE'),
-      keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-      trustBundlePem: [rootPem],
-      trustBundleVersion: '1',
-      serialNumber: certificate.serialNumber.toLowerCase(),
-      issuer: certificate.issuer,
-      notBefore: new Date(certificate.validFrom),
-      notAfter: new Date(certificate.validTo),
-    };
-  };
-  return { origin: svid('origin'), client: svid('bench-client') };
+  const ca = createTestCa('cluster.local', { commonName: 'bench root' });
+  return { origin: ca.workload('default', 'origin'), client: ca.workload('default', 'bench-client') };
 }
 
 interface EchoClient extends Client {
@@ -512,21 +448,10 @@ interface Origin {
   close(): Promise<void>;
 }
 
-function nextMessage(child: ChildProcess, type: string): Promise<{ ports?: number[]; served?: number }> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: { type: string; ports?: number[]; served?: number }) => {
-      if (message.type !== type) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(message);
-    };
-    const onExit = (code: number | null) => {
-      child.off('message', onMessage);
-      reject(new Error(`origin exited (${code}) waiting for '${type}'`));
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
+/** What the origin child answers: its ports, or how many requests it served. */
+interface OriginReply {
+  readonly ports?: number[];
+  readonly served?: number;
 }
 
 async function startOrigin(servers: number): Promise<Origin> {
@@ -534,10 +459,10 @@ async function startOrigin(servers: number): Promise<Origin> {
     execArgv: ['--conditions=@weft/source'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const ready = await nextMessage(child, 'ready');
+  const ready = await nextMessage<OriginReply>(child, 'ready', 'origin');
   if (child.pid === undefined || ready.ports === undefined) throw new Error('origin did not start');
   const identities = benchIdentities();
-  const tlsReady = nextMessage(child, 'tls-ready');
+  const tlsReady = nextMessage<OriginReply>(child, 'tls-ready', 'origin');
   child.send({ type: 'tls', origin: identities.origin });
   const [tls, meshStrict] = (await tlsReady).ports ?? [];
   if (tls === undefined || meshStrict === undefined) throw new Error('origin did not start its TLS servers');
@@ -546,26 +471,16 @@ async function startOrigin(servers: number): Promise<Origin> {
     pid,
     ports: { plain: ready.ports, tls, meshStrict, client: identities.client },
     async served() {
-      const reply = nextMessage(child, 'served');
+      const reply = nextMessage<OriginReply>(child, 'served', 'origin');
       child.send({ type: 'served' });
       return (await reply).served ?? Number.NaN;
     },
-    close: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) resolve();
-        else {
-          child.once('exit', () => resolve());
-          child.disconnect();
-        }
-      }),
+    close: () => closeChild(child),
   };
 }
 
 async function runBenchmark(): Promise<void> {
-  if (!import.meta.resolve('@weft/core').endsWith('/packages/core/src/index.ts')) {
-    console.error('Run with the source condition: node --conditions=@weft/source bench/grpc.ts');
-    process.exit(2);
-  }
+  exitUnlessSourceCondition('bench/grpc.ts');
   const { values: flags } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },

@@ -32,16 +32,14 @@ import { describeMachine } from './support/machine.ts';
 import { startOrigin } from './support/origin-process.ts';
 import { roundPlan } from './support/plan.ts';
 import { markdownAims, markdownTable } from './support/report.ts';
+import { exitUnlessSourceCondition } from './support/source-condition.ts';
 import { percentileOfSorted } from './support/stats.ts';
 import { checkAims, type Measurement, type Shape, summarize } from './support/summary.ts';
 import { type BenchClient, VARIANTS, type Variant } from './support/variants.ts';
 
 // The workspace packages must run from source: without the condition, @weft/http would load the
 // build output of @weft/core (possibly stale) next to the source this file imports.
-if (!import.meta.resolve('@weft/core').endsWith('/packages/core/src/index.ts')) {
-  console.error('Run with the source condition: node --conditions=@weft/source bench/http-overhead.ts');
-  process.exit(2);
-}
+exitUnlessSourceCondition('bench/http-overhead.ts');
 
 const { values: flags } = parseArgs({
   options: {

@@ -17,12 +17,13 @@
  *      [--seconds=S per window]
  * A JSON record goes to bench/results/; the Markdown table goes to stdout.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createMeshServer } from '../packages/http/src/index.ts';
+import { nextMessage } from './support/child-process.ts';
 import {
   type HostileKind,
   hostileMesh,
@@ -85,20 +86,6 @@ async function serve(): Promise<void> {
   process.send?.({ type: 'ready', port: (server.address() as AddressInfo).port });
 }
 
-function next<T>(child: ChildProcess, type: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onMessage = (message: { type?: string }) => {
-      if (message.type !== type) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(message as T);
-    };
-    const onExit = (code: number | null) => reject(new Error(`the server process exited (${code})`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
 async function measure(): Promise<void> {
   const windowMs =
     flags.seconds === undefined ? (flags.quick === true ? 2_000 : 10_000) : Number(flags.seconds) * 1000;
@@ -107,15 +94,15 @@ async function measure(): Promise<void> {
     execArgv: ['--conditions=@weft/source'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const { port } = await next<{ port: number }>(child, 'ready');
+  const { port } = await nextMessage<{ port: number }>(child, 'ready', 'the server process');
 
   /** One window: `kinds` sent in turn by `concurrency` senders until `windowMs` passes (bounded count). */
   async function window(name: string, kinds: readonly HostileKind[]) {
     // The access-log count before the window, then a fresh delay histogram for it.
     child.send({ type: 'report' });
-    const before = await next<DelayReport>(child, 'delay');
+    const before = await nextMessage<DelayReport>(child, 'delay', 'the server process');
     child.send({ type: 'reset' });
-    await next(child, 'reset');
+    await nextMessage(child, 'reset', 'the server process');
     const endsAtMs = performance.now() + windowMs;
     const counts = new Map<string, number>();
     let sent = 0;
@@ -136,7 +123,7 @@ async function measure(): Promise<void> {
         }),
       );
     child.send({ type: 'report' });
-    const after = await next<DelayReport>(child, 'delay');
+    const after = await nextMessage<DelayReport>(child, 'delay', 'the server process');
     return {
       name,
       requests: sent,

@@ -27,18 +27,17 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { nextMessage } from './support/child-process.ts';
 import { selfCpuMicros, systemBusyMicros } from './support/cpu-time.ts';
 import { measurePipelineCost } from './support/inbound-pipeline-cost.ts';
 import { BENCH_REQUEST } from './support/inbound-policies.ts';
 import { closedLoop, type Send } from './support/load.ts';
 import { describeMachine } from './support/machine.ts';
 import { roundPlan } from './support/plan.ts';
+import { exitUnlessSourceCondition } from './support/source-condition.ts';
 import { median } from './support/stats.ts';
 
-if (!import.meta.resolve('@weft/core').endsWith('/packages/core/src/index.ts')) {
-  console.error('Run with the source condition: node --conditions=@weft/source bench/inbound.ts');
-  process.exit(2);
-}
+exitUnlessSourceCondition('bench/inbound.ts');
 
 const { values: flags } = parseArgs({
   options: {
@@ -97,18 +96,7 @@ async function startServers(): Promise<{
     execArgv: ['--conditions=@weft/source'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const next = <T>(type: string) =>
-    new Promise<T>((resolve, reject) => {
-      const onMessage = (message: { type?: string }) => {
-        if (message.type !== type) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(message as T);
-      };
-      const onExit = (code: number | null) => reject(new Error(`the server process exited (${code})`));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
+  const next = <T>(type: string) => nextMessage<T>(child, type, 'the server process');
   const ready = await next<{ ports: Record<string, number> }>('ready');
   return {
     child,

@@ -30,6 +30,7 @@ import { MTLS_VARIANTS, type MtlsBenchClient, type MtlsVariant } from './support
 import { roundPlan } from './support/plan.ts';
 import { otherCpuLimitPercent, QuietWaiter } from './support/quiet.ts';
 import { markdownAims, markdownTable } from './support/report.ts';
+import { exitUnlessSourceCondition } from './support/source-condition.ts';
 import { percentileOfSorted } from './support/stats.ts';
 import {
   type AimResult,
@@ -39,10 +40,7 @@ import {
   type VariantSummary,
 } from './support/summary.ts';
 
-if (!import.meta.resolve('@weft/core').endsWith('/packages/core/src/index.ts')) {
-  console.error('Run with the source condition: node --conditions=@weft/source bench/mtls.ts');
-  process.exit(2);
-}
+exitUnlessSourceCondition('bench/mtls.ts');
 
 const { values: flags } = parseArgs({
   options: {

@@ -54,13 +54,11 @@ import { haproxyConfig, nginxConfig } from './support/proxy-config.ts';
 import { ensureProxies, type ProxyProcess } from './support/proxy-process.ts';
 import { otherCpuLimitPercent, QuietWaiter } from './support/quiet.ts';
 import type { RssProbeResult } from './support/rss-probe.ts';
+import { exitUnlessSourceCondition } from './support/source-condition.ts';
 import { median, percentileOfSorted } from './support/stats.ts';
 import type { TlsMaterial } from './support/tls-material.ts';
 
-if (!import.meta.resolve('@weft/core').endsWith('/packages/core/src/index.ts')) {
-  console.error('Run with the source condition: node --conditions=@weft/source bench/proxies.ts');
-  process.exit(2);
-}
+exitUnlessSourceCondition('bench/proxies.ts');
 
 const { values: flags } = parseArgs({
   options: {

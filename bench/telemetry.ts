@@ -18,9 +18,6 @@
  */
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { BatchSpanProcessor, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
 import { request } from 'undici';
 import {
   createMesh,
@@ -30,15 +27,14 @@ import {
 } from '../packages/core/src/index.ts';
 import { createMeshDispatcher } from '../packages/http/src/index.ts';
 import { selfCpuMicros } from './support/cpu-time.ts';
+import { discardingSdk } from './support/discarding-sdk.ts';
 import { closedLoop } from './support/load.ts';
 import { describeMachine } from './support/machine.ts';
 import { startOrigin } from './support/origin-process.ts';
+import { exitUnlessSourceCondition } from './support/source-condition.ts';
 import { median, spread } from './support/stats.ts';
 
-if (!import.meta.resolve('@weft/core').endsWith('/packages/core/src/index.ts')) {
-  console.error('Run with the source condition: node --conditions=@weft/source bench/telemetry.ts');
-  process.exit(2);
-}
+exitUnlessSourceCondition('bench/telemetry.ts');
 
 const { values: flags } = parseArgs({
   options: {
@@ -51,18 +47,6 @@ const ROUNDS = Number(flags.rounds ?? 3);
 const WINDOW_MS = Number(flags.seconds ?? 2) * 1000;
 const BATCH = 100_000;
 const BATCHES = 9;
-
-class IdleReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
-
-const discardingExporter: SpanExporter = {
-  export(_spans, done: (result: ExportResult) => void) {
-    done({ code: ExportResultCode.SUCCESS });
-  },
-  shutdown: async () => {},
-};
 
 const discardingStream = new Writable({
   write(_chunk, _encoding, callback) {
@@ -77,20 +61,14 @@ interface TelemetryVariant {
 }
 
 function sdkOptions(withLog: boolean) {
-  const tracerProvider = new TracerProvider({
-    spanProcessors: [new BatchSpanProcessor({ exporter: discardingExporter })],
-  });
-  const meterProvider = new MeterProvider({ readers: [new IdleReader()] });
+  const sdk = discardingSdk();
   return {
     telemetry: {
-      tracerProvider,
-      meterProvider,
+      tracerProvider: sdk.tracerProvider,
+      meterProvider: sdk.meterProvider,
       ...(withLog ? { accessLog: { stream: discardingStream, isEnabledByDefault: true } } : {}),
     },
-    async shutdown() {
-      await tracerProvider.shutdown();
-      await meterProvider.shutdown();
-    },
+    shutdown: sdk.shutdown,
   };
 }
 

@@ -6,15 +6,11 @@
  * defaults, checked first, are seconds long); the slow client is the fault proxy's `slowLoris()`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createTestCa, TestIdentity } from '@weft/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inboundHttpServerOptions } from '../packages/http/src/inbound/server-limits.ts';
-import {
-  createInboundHarness,
-  type InboundHarness,
-  rawGet,
-} from '../packages/http/test/support/inbound-harness.ts';
-import { createTestCa } from '../packages/http/test/support/test-ca.ts';
-import { TestIdentity } from '../packages/http/test/support/test-identity.ts';
+import { createInboundHarness, type InboundHarness } from '../packages/http/test/support/inbound-harness.ts';
+import { rawGet } from '../packages/http/test/support/raw-request.ts';
 import { slowLoris } from './support/fault-proxy.ts';
 
 let harness: InboundHarness;

@@ -1,4 +1,5 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
+import { closeChild, nextMessage } from './child-process.ts';
 import type { Fault } from './failure-origin.ts';
 
 /** The ten endpoints of bench/failure.ts (S8) in their child process, seen from the client. */
@@ -19,56 +20,27 @@ interface Message {
   readonly answered?: number[];
 }
 
-function nextMessage(child: ChildProcess, type: string): Promise<Message> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: Message) => {
-      if (message.type !== type) return;
-      cleanup();
-      resolve(message);
-    };
-    const onExit = (code: number | null) => {
-      cleanup();
-      reject(new Error(`failure origin exited (code ${code}) while waiting for '${type}'`));
-    };
-    const cleanup = () => {
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
 export async function startFailureOrigin(servers: number): Promise<FailureOrigin> {
   const child = fork(new URL('./failure-origin.ts', import.meta.url), [String(servers)], {
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const ready = await nextMessage(child, 'ready');
+  const ready = await nextMessage<Message>(child, 'ready', 'failure origin');
   if (child.pid === undefined || ready.ports === undefined) throw new Error('failure origin did not start');
   return {
     pid: child.pid,
     ports: ready.ports,
     async reset(fault, faultyIndex, seed) {
-      const done = nextMessage(child, 'reset-done');
+      const done = nextMessage<Message>(child, 'reset-done', 'failure origin');
       child.send({ type: 'reset', fault, faultyIndex, seed });
       await done;
     },
     async counts() {
-      const reply = nextMessage(child, 'counts');
+      const reply = nextMessage<Message>(child, 'counts', 'failure origin');
       child.send({ type: 'counts' });
       const message = await reply;
       return { arrivals: message.arrivals ?? [], answered: message.answered ?? [] };
     },
-    close() {
-      return new Promise((resolve) => {
-        if (child.exitCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => resolve());
-        child.disconnect();
-      });
-    },
+    close: () => closeChild(child),
   };
 }

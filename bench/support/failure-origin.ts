@@ -11,6 +11,7 @@
  * listening. The child exits when the IPC channel closes.
  */
 import { createServer, type Server } from 'node:http';
+import { listenOnLoopback } from './listen.ts';
 
 export type Fault = 'none' | 'fail-50' | 'slow-100';
 
@@ -30,17 +31,6 @@ function random(): number {
   let t = Math.imul(state ^ (state >>> 15), 1 | state);
   t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') reject(new Error('no TCP address'));
-      else resolve(address.port);
-    });
-  });
 }
 
 const servers: Server[] = [];
@@ -65,7 +55,7 @@ for (let i = 0; i < count; i++) {
   });
   server.keepAliveTimeout = 120_000;
   servers.push(server);
-  ports.push(await listen(server));
+  ports.push(await listenOnLoopback(server));
 }
 
 interface Message {

@@ -6,25 +6,11 @@
  * tracer and meter and a JSON access log — and the raw requests that hit it.
  */
 import type { RequestListener } from 'node:http';
-import { connect } from 'node:net';
 import { Writable } from 'node:stream';
-import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { BatchSpanProcessor, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
 import { createMesh, type Mesh } from '../../packages/core/src/index.ts';
-import { twentyPolicies } from './inbound-policies.ts';
-
-class IdleReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
-
-const discardingExporter: SpanExporter = {
-  export(_spans, done: (result: ExportResult) => void) {
-    done({ code: ExportResultCode.SUCCESS });
-  },
-  shutdown: async () => {},
-};
+import { rawRequest } from '../../packages/http/test/support/raw-request.ts';
+import { discardingSdk } from './discarding-sdk.ts';
+import { BENCH_WORKLOAD, twentyPolicies } from './inbound-policies.ts';
 
 export interface HostileMesh {
   readonly mesh: Mesh;
@@ -50,21 +36,16 @@ export function hostileMesh(): HostileMesh {
       callback();
     },
   });
-  const tracerProvider = new TracerProvider({
-    spanProcessors: [new BatchSpanProcessor({ exporter: discardingExporter })],
-  });
-  const meterProvider = new MeterProvider({ readers: [new IdleReader()] });
+  const sdk = discardingSdk();
   const mesh = createMesh({
-    workload: {
-      name: 'bench-v1',
-      namespace: 'shop',
-      serviceAccount: 'bench',
-      labels: { app: 'bench' },
-      service: 'bench',
-    },
+    workload: BENCH_WORKLOAD,
     config: { objects: twentyPolicies() },
     mesh: { pathNormalization: 'DECODE_AND_MERGE_SLASHES' },
-    telemetry: { tracerProvider, meterProvider, accessLog: { stream: accessLog, isEnabledByDefault: true } },
+    telemetry: {
+      tracerProvider: sdk.tracerProvider,
+      meterProvider: sdk.meterProvider,
+      accessLog: { stream: accessLog, isEnabledByDefault: true },
+    },
   });
   return {
     mesh,
@@ -72,8 +53,7 @@ export function hostileMesh(): HostileMesh {
     longestLogLine: () => longest,
     async close() {
       mesh.close();
-      await tracerProvider.shutdown();
-      await meterProvider.shutdown();
+      await sdk.shutdown();
     },
   };
 }
@@ -129,20 +109,7 @@ export function hostileRequest(kind: HostileKind, index: number): { bytes: strin
 }
 
 /** Sends `bytes` on a new connection; the status of the answer, or 0 when none came (5 s at most). */
-export function sendRaw(port: number, bytes: string): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    let received = '';
-    const timer = setTimeout(() => socket.destroy(), 5_000);
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      received += chunk;
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(received)?.[1] ?? 0));
-    });
-    socket.end(bytes);
-  });
+export async function sendRaw(port: number, bytes: string): Promise<number> {
+  const answer = await rawRequest(port, bytes);
+  return answer === 'closed' ? 0 : answer.status;
 }

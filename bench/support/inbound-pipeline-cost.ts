@@ -11,7 +11,7 @@ import { IncomingMessage, type RequestListener, ServerResponse } from 'node:http
 import { connect, createServer, type Socket } from 'node:net';
 import { createMesh, type Mesh } from '../../packages/core/src/index.ts';
 import { meshRequestListener } from '../../packages/http/src/index.ts';
-import { BENCH_REQUEST, twentyPolicies } from './inbound-policies.ts';
+import { BENCH_REQUEST, BENCH_WORKLOAD, twentyPolicies } from './inbound-policies.ts';
 import { median } from './stats.ts';
 
 export interface PipelineCost {
@@ -28,16 +28,7 @@ const application: RequestListener = () => {
 };
 
 function meshWith(objects: readonly object[]): Mesh {
-  return createMesh({
-    workload: {
-      name: 'bench-v1',
-      namespace: 'shop',
-      serviceAccount: 'bench',
-      labels: { app: 'bench' },
-      service: 'bench',
-    },
-    config: { objects },
-  });
+  return createMesh({ workload: BENCH_WORKLOAD, config: { objects } });
 }
 
 /** CPU ns per request of `listener` over one batch of `size` requests on one connection. */

@@ -1,7 +1,17 @@
 /**
- * The AuthorizationPolicies of bench/inbound.ts, and the request that walks past them. Shared by
- * the server child (support/inbound-servers.ts) and the in-process pipeline measurement.
+ * The AuthorizationPolicies of bench/inbound.ts, the request that walks past them, and the workload
+ * that receives it. Shared by the server child (support/inbound-servers.ts), the in-process
+ * pipeline measurement and the hostile-request server (support/hostile-inbound.ts).
  */
+
+/** The receiving workload's identity, for createMesh's `workload`. */
+export const BENCH_WORKLOAD = {
+  name: 'bench-v1',
+  namespace: 'shop',
+  serviceAccount: 'bench',
+  labels: { app: 'bench' },
+  service: 'bench',
+} as const;
 
 /** The request every variant serves: allowed by the last ALLOW policy only. */
 export const BENCH_REQUEST = { method: 'GET', path: '/api/items', headers: { 'x-tenant': 'acme' } } as const;

@@ -12,11 +12,12 @@
  * requests each server answered). The child exits when the IPC channel closes.
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
-import type { AddressInfo, Server } from 'node:net';
+import type { Server } from 'node:net';
 import express from 'express';
 import { createMesh, type Mesh } from '../../packages/core/src/index.ts';
 import { createMeshServer, weftExpress } from '../../packages/http/src/index.ts';
-import { twentyPolicies } from './inbound-policies.ts';
+import { BENCH_WORKLOAD, twentyPolicies } from './inbound-policies.ts';
+import { listenOnLoopback } from './listen.ts';
 
 const body = Buffer.from('ok');
 const served: Record<string, number> = {};
@@ -31,23 +32,7 @@ function answer(id: string): RequestListener {
 }
 
 function meshWith(objects: readonly object[]): Mesh {
-  return createMesh({
-    workload: {
-      name: 'bench-v1',
-      namespace: 'shop',
-      serviceAccount: 'bench',
-      labels: { app: 'bench' },
-      service: 'bench',
-    },
-    config: { objects },
-  });
-}
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
+  return createMesh({ workload: BENCH_WORKLOAD, config: { objects } });
 }
 
 /** An express app; with a mesh, weftExpress first; with `'noop'`, a middleware that only calls next. */
@@ -73,7 +58,7 @@ const servers: Record<string, Server> = {
   'express-weft-authz': createServer(http, expressApp('express-weft-authz', guarded)),
 };
 const ports: Record<string, number> = {};
-for (const [id, server] of Object.entries(servers)) ports[id] = await listen(server);
+for (const [id, server] of Object.entries(servers)) ports[id] = await listenOnLoopback(server);
 
 process.on('message', (message: { type?: string }) => {
   if (message.type !== 'usage') return;

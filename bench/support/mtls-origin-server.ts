@@ -11,6 +11,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { type IdentityMaterial, serverTlsOptions } from '../../packages/core/src/index.ts';
+import { listenOnLoopback } from './listen.ts';
 
 const body = Buffer.from('ok');
 let served = 0;
@@ -20,17 +21,6 @@ function answer(_request: unknown, response: import('node:http').ServerResponse)
   served += 1;
   response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
   response.end(body);
-}
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') reject(new Error('no TCP address'));
-      else resolve(address.port);
-    });
-  });
 }
 
 const servers: Server[] = [];
@@ -46,8 +36,8 @@ async function start(material: IdentityMaterial): Promise<void> {
     });
     servers.push(server);
   }
-  const plainPort = await listen(plain);
-  const mtlsPort = await listen(mtls);
+  const plainPort = await listenOnLoopback(plain);
+  const mtlsPort = await listenOnLoopback(mtls);
   process.send?.({ type: 'ready', plainPort, mtlsPort });
 }
 

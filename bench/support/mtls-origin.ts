@@ -1,5 +1,6 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import type { IdentityMaterial } from '../../packages/core/src/index.ts';
+import { closeChild, nextMessage } from './child-process.ts';
 import { processCpuMicros } from './cpu-time.ts';
 
 /** bench/mtls.ts's origin child process (mtls-origin-server.ts), seen from the client. */
@@ -21,26 +22,6 @@ interface OriginMessage {
   readonly connections?: number;
 }
 
-function nextMessage(child: ChildProcess, type: string): Promise<OriginMessage> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: OriginMessage) => {
-      if (message.type !== type) return;
-      cleanup();
-      resolve(message);
-    };
-    const onExit = (code: number | null) => {
-      cleanup();
-      reject(new Error(`origin process exited (code ${code}) while waiting for '${type}'`));
-    };
-    const cleanup = () => {
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
 /** Starts the origin with `material` as the mTLS server's SVID. */
 export async function startMtlsOrigin(material: IdentityMaterial): Promise<MtlsOrigin> {
   const child = fork(new URL('./mtls-origin-server.ts', import.meta.url), [], {
@@ -49,7 +30,7 @@ export async function startMtlsOrigin(material: IdentityMaterial): Promise<MtlsO
     execArgv: ['--conditions=@weft/source'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const ready = nextMessage(child, 'ready');
+  const ready = nextMessage<OriginMessage>(child, 'ready', 'origin process');
   child.send({ type: 'start', material });
   const { plainPort, mtlsPort } = await ready;
   const pid = child.pid;
@@ -61,21 +42,12 @@ export async function startMtlsOrigin(material: IdentityMaterial): Promise<MtlsO
     plainPort,
     mtlsPort,
     async counts() {
-      const reply = nextMessage(child, 'served');
+      const reply = nextMessage<OriginMessage>(child, 'served', 'origin process');
       child.send({ type: 'served' });
       const { served = Number.NaN, connections = Number.NaN } = await reply;
       return { served, connections };
     },
     cpuMicros: () => processCpuMicros(pid),
-    close() {
-      return new Promise((resolve) => {
-        if (child.exitCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => resolve());
-        child.disconnect();
-      });
-    },
+    close: () => closeChild(child),
   };
 }

@@ -1,4 +1,5 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
+import { closeChild, nextMessage } from './child-process.ts';
 import { processCpuMicros } from './cpu-time.ts';
 
 /** The origin child process, seen from the client. */
@@ -19,26 +20,6 @@ interface OriginMessage {
   readonly served?: number;
 }
 
-function nextMessage(child: ChildProcess, type: string): Promise<OriginMessage> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: OriginMessage) => {
-      if (message.type !== type) return;
-      cleanup();
-      resolve(message);
-    };
-    const onExit = (code: number | null) => {
-      cleanup();
-      reject(new Error(`origin process exited (code ${code}) while waiting for '${type}'`));
-    };
-    const cleanup = () => {
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
 /** Starts `servers` origin servers in one child process (see origin-server.ts). */
 export async function startOrigin(servers: number): Promise<OriginProcess> {
   const child = fork(new URL('./origin-server.ts', import.meta.url), [String(servers)], {
@@ -46,27 +27,18 @@ export async function startOrigin(servers: number): Promise<OriginProcess> {
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const ready = await nextMessage(child, 'ready');
+  const ready = await nextMessage<OriginMessage>(child, 'ready', 'origin process');
   const pid = child.pid;
   if (pid === undefined || ready.ports === undefined) throw new Error('origin process did not start');
   return {
     pid,
     ports: ready.ports,
     async served() {
-      const reply = nextMessage(child, 'served');
+      const reply = nextMessage<OriginMessage>(child, 'served', 'origin process');
       child.send({ type: 'served' });
       return (await reply).served ?? Number.NaN;
     },
     cpuMicros: () => processCpuMicros(pid),
-    close() {
-      return new Promise((resolve) => {
-        if (child.exitCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => resolve());
-        child.disconnect();
-      });
-    },
+    close: () => closeChild(child),
   };
 }

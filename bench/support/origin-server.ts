@@ -8,21 +8,11 @@
  * `{ type: 'served', served }`. The child exits when the IPC channel closes.
  */
 import { createServer, type Server } from 'node:http';
+import { listenOnLoopback } from './listen.ts';
 
 const count = Number(process.argv[2] ?? '1');
 const body = Buffer.from('ok');
 let served = 0;
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') reject(new Error('no TCP address'));
-      else resolve(address.port);
-    });
-  });
-}
 
 const servers: Server[] = [];
 const ports: number[] = [];
@@ -36,7 +26,7 @@ for (let i = 0; i < count; i++) {
   // reconnecting in its measured window.
   server.keepAliveTimeout = 120_000;
   servers.push(server);
-  ports.push(await listen(server));
+  ports.push(await listenOnLoopback(server));
 }
 
 process.on('message', (message: { type?: string }) => {

@@ -5,6 +5,7 @@
  * rounds is kept with its range. Headline ratios between two variants (Weft against a sidecar
  * pair) are taken round by round as well.
  */
+import { finite, paired } from './paired-windows.ts';
 import { type Spread, spread } from './stats.ts';
 
 export type PathShape = 'c16' | 'c64' | 'ping-pong';
@@ -74,38 +75,6 @@ export interface PathSummary {
 }
 
 type Value = (m: PathMeasurement) => number | undefined;
-
-function finite(values: readonly (number | undefined)[]): number[] {
-  return values.filter((v): v is number => v !== undefined && Number.isFinite(v));
-}
-
-/** Per window, the variant's value against the mean of its neighbouring baseline windows. */
-function paired(
-  measurements: readonly PathMeasurement[],
-  own: readonly PathMeasurement[],
-  baseline: string,
-  value: Value,
-  compare: (own: number, base: number) => number,
-): Spread {
-  const results: number[] = [];
-  for (const m of own) {
-    const v = value(m);
-    const neighbours = finite(
-      measurements
-        .filter(
-          (b) =>
-            b.variant === baseline &&
-            b.round === m.round &&
-            b.shape === m.shape &&
-            Math.abs(b.position - m.position) === 1,
-        )
-        .map(value),
-    );
-    if (v === undefined || neighbours.length === 0) continue;
-    results.push(compare(v, neighbours.reduce((sum, n) => sum + n, 0) / neighbours.length));
-  }
-  return spread(results);
-}
 
 export function summarizePath(
   measurements: readonly PathMeasurement[],

@@ -3,6 +3,7 @@
  * the mean of the baseline windows on either side of it in the same round (see plan.ts), then
  * the median over rounds is taken, so drift of the machine cancels out as far as it can.
  */
+import { finite, paired } from './paired-windows.ts';
 import { type Spread, spread } from './stats.ts';
 
 export type Shape = 'closed' | 'ping-pong';
@@ -50,38 +51,6 @@ export interface VariantSummary {
 }
 
 type Value = (m: Measurement) => number | undefined;
-
-function finite(values: readonly (number | undefined)[]): number[] {
-  return values.filter((v): v is number => v !== undefined && Number.isFinite(v));
-}
-
-/** Per round, the variant's value against the mean of its neighbouring baseline windows. */
-function paired(
-  measurements: readonly Measurement[],
-  own: readonly Measurement[],
-  baseline: string,
-  value: Value,
-  compare: (own: number, base: number) => number,
-): Spread {
-  const results: number[] = [];
-  for (const m of own) {
-    const v = value(m);
-    const neighbours = finite(
-      measurements
-        .filter(
-          (b) =>
-            b.variant === baseline &&
-            b.round === m.round &&
-            b.shape === m.shape &&
-            Math.abs(b.position - m.position) === 1,
-        )
-        .map(value),
-    );
-    if (v === undefined || neighbours.length === 0) continue;
-    results.push(compare(v, neighbours.reduce((sum, n) => sum + n, 0) / neighbours.length));
-  }
-  return spread(results);
-}
 
 export function summarize(
   everything: readonly Measurement[],

@@ -5,22 +5,18 @@
  * Istio's httpbin tasks (istio/tasks/). What the reader runs besides `weft apply` (the `node -e`
  * one-liners) runs here as written in the README.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Bookinfo, startBookinfo } from '../src/launcher/bookinfo-launcher.ts';
+import { describe, expect, it } from 'vitest';
+import type { Bookinfo } from '../src/launcher/bookinfo-launcher.ts';
 import { REVIEWS_ERROR, REVIEWS_UNAVAILABLE } from '../src/productpage/product-page-html.ts';
+import { startBookinfoPerFile } from './bookinfo-per-file.ts';
 import { loadProductPage } from './product-page-reader.ts';
 import { parseExposition, sumWhere } from './prometheus-text.ts';
 import { CONCURRENT_LOADS, REQUESTS_RECEIVED, runOneLiner } from './reader-one-liners.ts';
 
 let bookinfo: Bookinfo;
-
-beforeAll(async () => {
-  bookinfo = await startBookinfo();
-}, 60_000);
-
-afterAll(async () => {
-  await bookinfo?.close();
-}, 30_000);
+startBookinfoPerFile((started) => {
+  bookinfo = started;
+});
 
 /** How many of one workload's istio_requests_total match `labels`, as its Prometheus endpoint says now. */
 async function requestCount(workload: string, labels: Readonly<Record<string, string>>): Promise<number> {

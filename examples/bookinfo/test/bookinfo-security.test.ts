@@ -10,8 +10,8 @@
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Bookinfo, startBookinfo } from '../src/launcher/bookinfo-launcher.ts';
+import { describe, expect, it } from 'vitest';
+import type { Bookinfo } from '../src/launcher/bookinfo-launcher.ts';
 import {
   DETAILS_ERROR,
   DETAILS_UNAVAILABLE,
@@ -19,6 +19,7 @@ import {
   REVIEWS_UNAVAILABLE,
 } from '../src/productpage/product-page-html.ts';
 import { RATINGS_UNAVAILABLE } from '../src/reviews/reviews-handler.ts';
+import { startBookinfoPerFile } from './bookinfo-per-file.ts';
 import { loadProductPage } from './product-page-reader.ts';
 import { parseExposition, sumWhere } from './prometheus-text.ts';
 import { PLAINTEXT_CALL, runOneLiner, TLS_WITHOUT_CERTIFICATE } from './reader-one-liners.ts';
@@ -26,14 +27,9 @@ import { PLAINTEXT_CALL, runOneLiner, TLS_WITHOUT_CERTIFICATE } from './reader-o
 const WEFT = fileURLToPath(new URL('../../../node_modules/@weft/control-agent/bin/weft.js', import.meta.url));
 
 let bookinfo: Bookinfo;
-
-beforeAll(async () => {
-  bookinfo = await startBookinfo();
-}, 60_000);
-
-afterAll(async () => {
-  await bookinfo?.close();
-}, 30_000);
+startBookinfoPerFile((started) => {
+  bookinfo = started;
+});
 
 /** `npx weft …` as the reader runs it, with the admin token in WEFT_TOKEN; resolves with what it printed. */
 function weft(...args: string[]): Promise<string> {

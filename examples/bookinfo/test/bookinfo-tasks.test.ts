@@ -5,21 +5,17 @@
  * sees on the product page, fetched through the gateway. The steps build on each other, in the
  * order of examples/bookinfo/README.md.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Bookinfo, startBookinfo } from '../src/launcher/bookinfo-launcher.ts';
+import { describe, expect, it } from 'vitest';
+import type { Bookinfo } from '../src/launcher/bookinfo-launcher.ts';
 import { REVIEWS_UNAVAILABLE } from '../src/productpage/product-page-html.ts';
 import { RATINGS_UNAVAILABLE } from '../src/reviews/reviews-handler.ts';
+import { startBookinfoPerFile } from './bookinfo-per-file.ts';
 import { loadProductPage, signIn } from './product-page-reader.ts';
 
 let bookinfo: Bookinfo;
-
-beforeAll(async () => {
-  bookinfo = await startBookinfo();
-}, 60_000);
-
-afterAll(async () => {
-  await bookinfo?.close();
-}, 30_000);
+startBookinfoPerFile((started) => {
+  bookinfo = started;
+});
 
 describe('Bookinfo on Weft, through the ingress gateway', () => {
   it('serves the product page with the book, its details and its reviews', async () => {

@@ -7,10 +7,11 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Bookinfo, startBookinfo } from '../src/launcher/bookinfo-launcher.ts';
+import { describe, expect, it } from 'vitest';
+import type { Bookinfo } from '../src/launcher/bookinfo-launcher.ts';
 import type { CollectedSpan, SpanKindName } from '../src/launcher/otlp-json-spans.ts';
 import type { CollectedTrace } from '../src/launcher/recent-traces.ts';
+import { startBookinfoPerFile } from './bookinfo-per-file.ts';
 import { loadProductPage } from './product-page-reader.ts';
 import { type Exposition, parseExposition, samplesWhere, sumWhere } from './prometheus-text.ts';
 
@@ -28,15 +29,10 @@ const POLL_TIMEOUT_MS = 15_000;
 
 const run = promisify(execFile);
 let bookinfo: Bookinfo;
-
-beforeAll(async () => {
-  bookinfo = await startBookinfo();
+startBookinfoPerFile(async (started) => {
+  bookinfo = started;
   await bookinfo.apply('virtual-service-reviews-v3.yaml');
 }, 90_000);
-
-afterAll(async () => {
-  await bookinfo?.close();
-}, 30_000);
 
 async function collectedTraces(): Promise<CollectedTrace[]> {
   const response = await fetch(`${bookinfo.tracesUrl}/traces`, { signal: AbortSignal.timeout(5_000) });

@@ -1,6 +1,11 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  boundVirtualService,
+  joinDocuments as documents,
+  gatewayYaml,
+} from '../../core/test/support/istio-yaml.ts';
+import {
   eventually,
   get,
   startGatewayScene,
@@ -8,7 +13,6 @@ import {
   type Upstream,
   workloadOf,
 } from './support/gateway-scene.ts';
-import { boundVirtualService, documents, gatewayYaml } from './support/yaml.ts';
 
 const HTTP_SERVER = `- port: { number: 8080, name: http, protocol: HTTP }
   hosts: ["*"]`;

@@ -3,6 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  boundVirtualService,
+  joinDocuments as documents,
+  gatewayYaml,
+} from '../../core/test/support/istio-yaml.ts';
+import {
   eventually,
   get,
   getWithSni,
@@ -12,7 +17,6 @@ import {
   workloadOf,
 } from './support/gateway-scene.ts';
 import { createTestPki, type KeyAndCertificate, writeCredential } from './support/test-pki.ts';
-import { boundVirtualService, documents, gatewayYaml } from './support/yaml.ts';
 
 const pki = createTestPki('gateway tls');
 const foreign = createTestPki('foreign');

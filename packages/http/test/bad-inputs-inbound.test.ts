@@ -8,21 +8,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { normalizeRequestPath, type PathNormalization } from '@weft/core';
+import { createTestCa, TestIdentity } from '@weft/core/testing';
 import express from 'express';
 import fc from 'fast-check';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { weftExpress, weftFastify } from '../src/index.ts';
-import {
-  createInboundHarness,
-  type InboundHarness,
-  peerAuthentication,
-  type RawAnswer,
-  rawGet,
-  rawRequest,
-} from './support/inbound-harness.ts';
-import { createTestCa } from './support/test-ca.ts';
-import { TestIdentity } from './support/test-identity.ts';
+import { createInboundHarness, type InboundHarness, peerAuthentication } from './support/inbound-harness.ts';
+import { type RawAnswer, rawGet, rawRequest } from './support/raw-request.ts';
 
 const DENY_ADMIN = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy

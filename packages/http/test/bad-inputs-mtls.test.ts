@@ -12,14 +12,14 @@
  */
 
 import { dnsNameCovers, serverTlsOptions } from '@weft/core';
+import { createTestCa, TestIdentity } from '@weft/core/testing';
 import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { destinationRule, joinDocuments } from '../../core/test/support/istio-yaml.ts';
+import { startTestSdk, type TestSdk } from '../../core/test/support/otel-test-sdk.ts';
 import { ERROR_CODE_HEADER } from '../src/index.ts';
-import { destinationRule, joinDocuments } from './support/istio-yaml.ts';
 import { createMtlsHarness, meshWorkload } from './support/mtls-harness.ts';
-import { startTestSdk, type TestSdk } from './support/otel-test-sdk.ts';
-import { createTestCa, pemFiles } from './support/test-ca.ts';
-import { TestIdentity } from './support/test-identity.ts';
+import { pemFiles } from './support/pem-files.ts';
 
 const URL = 'http://reviews:9080/reviews/1';
 const CLUSTER = 'outbound|9080||reviews.default.svc.cluster.local';

@@ -7,12 +7,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MESH_TLS_MODE, type Mesh, type RegisteredWorkload, TLS_MODE_LABEL } from '@weft/core';
+import { createTestCa, TestIdentity } from '@weft/core/testing';
 import type { Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMeshDispatcher, createMeshFetch, type MeshFetch } from '../src/index.ts';
 import { createInboundHarness, type InboundHarness } from './support/inbound-harness.ts';
-import { createTestCa } from './support/test-ca.ts';
-import { TestIdentity } from './support/test-identity.ts';
 
 const SERVICES = ['productpage', 'details', 'reviews', 'ratings'] as const;
 type Service = (typeof SERVICES)[number];

@@ -8,19 +8,19 @@ import type { Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { SpanKind } from '@opentelemetry/api';
 import { serverTlsOptions } from '@weft/core';
+import { createTestCa, spiffeIdOf } from '@weft/core/testing';
 import express from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestSdk, type TestSdk } from '../../core/test/support/otel-test-sdk.ts';
 import { createMeshFetch, createMeshServer, weftExpress, weftFastify } from '../src/index.ts';
 import {
   createInboundHarness,
   type InboundHarness,
   peerAuthentication,
-  rawGet,
   registered,
 } from './support/inbound-harness.ts';
-import { startTestSdk, type TestSdk } from './support/otel-test-sdk.ts';
-import { createTestCa, spiffeIdOf } from './support/test-ca.ts';
+import { rawGet } from './support/raw-request.ts';
 
 const DENY_ADMIN = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { clientTlsOptions, type IdentityMaterial } from '@weft/core';
+import { createTestCa, identityMaterialOf as materialOf, spiffeIdOf, TestIdentity } from '@weft/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createInboundHarness,
@@ -18,8 +19,7 @@ import {
   type Outcome,
   peerAuthentication,
 } from './support/inbound-harness.ts';
-import { createTestCa, materialOf, pemFiles, spiffeIdOf } from './support/test-ca.ts';
-import { TestIdentity } from './support/test-identity.ts';
+import { pemFiles } from './support/pem-files.ts';
 
 const ca = createTestCa();
 const REVIEWS = spiffeIdOf(ca.trustDomain, 'default', 'reviews');

@@ -11,9 +11,9 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { currentRequestContext, type Mesh, type RegisteredWorkload, remainingMs } from '@weft/core';
 import type { Dispatcher } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestSdk, type TestSdk } from '../../core/test/support/otel-test-sdk.ts';
 import { createMeshDispatcher, createMeshFetch, DEADLINE_HEADER, type MeshFetch } from '../src/index.ts';
 import { createInboundHarness, type InboundHarness, registered } from './support/inbound-harness.ts';
-import { startTestSdk, type TestSdk } from './support/otel-test-sdk.ts';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN_ID = '00f067aa0ba902b7';

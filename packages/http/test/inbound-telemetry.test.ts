@@ -8,12 +8,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Mesh } from '@weft/core';
+import { createTestCa, spiffeIdOf, TestIdentity } from '@weft/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createInboundHarness, type InboundHarness, rawGet, registered } from './support/inbound-harness.ts';
+import { startTestSdk, type TestSdk } from '../../core/test/support/otel-test-sdk.ts';
+import { createInboundHarness, type InboundHarness, registered } from './support/inbound-harness.ts';
 import { type LogLines, logLines } from './support/log-lines.ts';
-import { startTestSdk, type TestSdk } from './support/otel-test-sdk.ts';
-import { createTestCa, spiffeIdOf } from './support/test-ca.ts';
-import { TestIdentity } from './support/test-identity.ts';
+import { rawGet } from './support/raw-request.ts';
 import { eventually } from './support/waiting.ts';
 
 const POLICIES = `apiVersion: security.istio.io/v1

@@ -5,11 +5,12 @@
  * is a node:https server on 127.0.0.1 with a certificate from its own CA. A TLS failure is never
  * followed by plaintext.
  */
+import { createTestCa } from '@weft/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { joinDocuments } from '../../core/test/support/istio-yaml.ts';
 import { ERROR_CODE_HEADER } from '../src/index.ts';
-import { joinDocuments } from './support/istio-yaml.ts';
 import { createMtlsHarness } from './support/mtls-harness.ts';
-import { createTestCa, pemFiles } from './support/test-ca.ts';
+import { pemFiles } from './support/pem-files.ts';
 
 const HOST = 'api.example.com';
 const URL = `http://${HOST}/v1/items`;

@@ -5,12 +5,11 @@
  * fails. Real TLS servers on 127.0.0.1; the load is a fixed number of requests, 8 in flight.
  */
 import { secureContextOptions, serverTlsOptions } from '@weft/core';
+import { createTestCa, identityMaterialOf as materialOf, spiffeIdOf, TestIdentity } from '@weft/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { destinationRule } from './support/istio-yaml.ts';
+import { destinationRule } from '../../core/test/support/istio-yaml.ts';
 import type { CallResult } from './support/mesh-client.ts';
 import { CALLER_ID, createMtlsHarness, type MtlsClient, meshWorkload } from './support/mtls-harness.ts';
-import { createTestCa, materialOf, spiffeIdOf } from './support/test-ca.ts';
-import { TestIdentity } from './support/test-identity.ts';
 
 const URL = 'http://reviews:9080/reviews/1';
 const REVIEWS_ID = spiffeIdOf('cluster.local', 'default', 'reviews');

@@ -6,13 +6,12 @@
  * else and never retried as plaintext.
  */
 
+import { createTestCa, spiffeIdOf, TestIdentity } from '@weft/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { destinationRule, joinDocuments } from '../../core/test/support/istio-yaml.ts';
+import { startTestSdk, type TestSdk } from '../../core/test/support/otel-test-sdk.ts';
 import { ERROR_CODE_HEADER } from '../src/index.ts';
-import { destinationRule, joinDocuments } from './support/istio-yaml.ts';
 import { CALLER_ID, createMtlsHarness, meshWorkload } from './support/mtls-harness.ts';
-import { startTestSdk, type TestSdk } from './support/otel-test-sdk.ts';
-import { createTestCa, spiffeIdOf } from './support/test-ca.ts';
-import { TestIdentity } from './support/test-identity.ts';
 
 const URL = 'http://reviews:9080/reviews/1';
 const REVIEWS = 'reviews.default.svc.cluster.local';

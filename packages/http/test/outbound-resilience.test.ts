@@ -4,9 +4,9 @@ import {
   destinationRule,
   joinDocuments,
   subsetsByVersion,
-  virtualService,
+  singleRoute as virtualService,
   virtualServiceRoutes,
-} from './support/istio-yaml.ts';
+} from '../../core/test/support/istio-yaml.ts';
 import { call } from './support/mesh-client.ts';
 import { createScenario } from './support/scenario.ts';
 import { streamedBody } from './support/streamed-body.ts';

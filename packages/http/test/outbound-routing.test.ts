@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { joinDocuments, subsetsByVersion, virtualServiceRoutes } from '../../core/test/support/istio-yaml.ts';
 import { ERROR_CODE_HEADER, RESPONSE_FLAGS_HEADER } from '../src/index.ts';
-import { joinDocuments, subsetsByVersion, virtualServiceRoutes } from './support/istio-yaml.ts';
 import { createScenario } from './support/scenario.ts';
 import type { ServiceUpstreams, Upstream } from './support/upstream.ts';
 import { workloadsOf } from './support/workloads.ts';

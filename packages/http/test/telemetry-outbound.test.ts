@@ -9,12 +9,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   destinationRule,
   joinDocuments,
-  virtualService,
+  singleRoute as virtualService,
   virtualServiceRoutes,
-} from './support/istio-yaml.ts';
+} from '../../core/test/support/istio-yaml.ts';
+import { startTestSdk, type TestSdk } from '../../core/test/support/otel-test-sdk.ts';
 import { type LogLines, logLines } from './support/log-lines.ts';
 import { call } from './support/mesh-client.ts';
-import { startTestSdk, type TestSdk } from './support/otel-test-sdk.ts';
 import { createScenario } from './support/scenario.ts';
 import { eventually } from './support/waiting.ts';
 

@@ -5,10 +5,10 @@
  * gateway reads credentialName certificates (`--credentials-dir`), laid out as the keys of a
  * Kubernetes TLS secret.
  */
-import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildCertificate, distinguishedName, Oids, toPem, x509Extensions } from '@weft/core';
+import { Oids } from '@weft/core';
+import { createTestCa } from '@weft/core/testing';
 
 /** The host the secure-ingress YAMLs (istio/tasks/bookinfo-gateway-tls-*.yaml) serve. */
 export const SECURE_INGRESS_HOST = 'bookinfo.example.com';
@@ -27,50 +27,20 @@ export interface DemoCa {
 
 const DAY_MS = 86_400_000;
 
-/** A CA (EC P-256, valid one day) that issues leaf certificates for DNS names. */
+/** A CA (@weft/core's test CA: EC P-256, valid one day) that issues leaf certificates for DNS names. */
 export function createDemoCa(organization: string): DemoCa {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const nowMs = Date.now();
-  const name = distinguishedName([
-    { type: 'O', value: organization },
-    { type: 'CN', value: `${organization} ${randomBytes(4).toString('hex')}` },
-  ]);
-  const certificate = (
-    subject: Buffer,
-    key: KeyObject,
-    extensions: Parameters<typeof buildCertificate>[0]['extensions'],
-  ): Buffer =>
-    buildCertificate(
-      {
-        serialNumber: Buffer.concat([Buffer.from([0x01]), randomBytes(15)]),
-        issuer: name,
-        subject,
-        notBefore: new Date(nowMs - 60_000),
-        notAfter: new Date(nowMs + DAY_MS),
-        publicKey: key,
-        extensions,
-      },
-      privateKey,
-    );
-  const caDer = certificate(name, publicKey, [
-    x509Extensions.basicConstraints(true),
-    x509Extensions.keyUsage(['keyCertSign', 'cRLSign']),
-    x509Extensions.subjectKeyIdentifier(publicKey),
-  ]);
+  const ca = createTestCa(undefined, { organization, commonName: organization, nowMs });
   return {
-    caPem: toPem(caDer, 'CERTIFICATE'),
+    caPem: ca.rootPem,
     issue(dnsName, usage) {
-      const leaf = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      const der = certificate(distinguishedName([{ type: 'CN', value: dnsName }]), leaf.publicKey, [
-        x509Extensions.basicConstraints(false),
-        x509Extensions.keyUsage(['digitalSignature']),
-        x509Extensions.subjectAltName({ dnsNames: [dnsName] }, false),
-        x509Extensions.extendedKeyUsage([usage]),
-      ]);
-      return {
-        certPem: toPem(der, 'CERTIFICATE'),
-        keyPem: leaf.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-      };
+      const leaf = ca.issue(undefined, {
+        dnsNames: [dnsName],
+        commonName: dnsName,
+        extendedKeyUsage: [usage],
+        notAfter: new Date(nowMs + DAY_MS),
+      });
+      return { certPem: leaf.pem, keyPem: leaf.keyPem };
     },
   };
 }

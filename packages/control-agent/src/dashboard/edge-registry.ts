@@ -2,6 +2,7 @@ import type { EdgeCaller, EdgeDestination, EdgeReport, EjectionState } from '@we
 import {
   addEdgeCounts,
   DEFAULT_EDGE_WINDOW,
+  type EdgeCounts,
   type EdgeTotals,
   EdgeWindow,
   type EdgeWindowSettings,
@@ -165,16 +166,7 @@ export class EdgeRegistry {
 
   view(nowMs: number, windowMs: number): EdgeView {
     this.#forgetStale(nowMs);
-    const sums = new Map<
-      string,
-      {
-        source: EdgeSource;
-        reporter: MergedEdge['reporter'];
-        totals: EdgeTotals;
-        rate: number;
-        reporters: number;
-      }
-    >();
+    const merge = new EdgeMerge();
     const clients: ClientEdgeSummary[] = [];
     for (const entry of this.#clients.values()) {
       const window = entry.window.totals(nowMs, windowMs);
@@ -187,15 +179,7 @@ export class EdgeRegistry {
       for (const edge of window?.edges.values() ?? []) {
         const reporter = edge.caller === undefined ? 'source' : 'destination';
         const edgeSource = edge.caller === undefined ? source : sourceOfCaller(edge.caller);
-        const mergedKey = mergedEdgeKey({ ...edge, source: edgeSource, reporter });
-        let sum = sums.get(mergedKey);
-        if (sum === undefined) {
-          sum = { source: edgeSource, reporter, totals: emptyEdgeTotals(edge), rate: 0, reporters: 0 };
-          sums.set(mergedKey, sum);
-        }
-        addEdgeCounts(sum.totals, edge);
-        sum.rate += (edge.requests * 1000) / coveredMs;
-        sum.reporters += 1;
+        merge.add(edgeSource, reporter, edge, (edge.requests * 1000) / coveredMs, 1);
         requests += edge.requests;
       }
       clients.push({
@@ -214,14 +198,10 @@ export class EdgeRegistry {
         },
       });
     }
-    const edges: MergedEdge[] = [...sums.values()].map(({ source, reporter, totals, rate, reporters }) =>
-      mergedEdgeOf(source, reporter, totals, rate, reporters),
-    );
-    edges.sort(byRequests);
     return {
       windowMs: this.clampWindowMs(windowMs),
       bucketMs: this.#settings.bucketMs,
-      edges,
+      edges: merge.edges(),
       clients,
     };
   }
@@ -236,6 +216,50 @@ export class EdgeRegistry {
     for (const [clientId, entry] of this.#clients) {
       if (entry.lastReportMs < horizonMs) this.#clients.delete(clientId);
     }
+  }
+}
+
+interface EdgeSum {
+  readonly source: EdgeSource;
+  readonly reporter: MergedEdge['reporter'];
+  readonly totals: EdgeTotals;
+  rate: number;
+  reporters: number;
+}
+
+/**
+ * Edges added up into one per merge key (source, reporter, protocol, destination): counts and
+ * histogram buckets summed, rates and reporters added. Used for this agent's clients and for the
+ * mesh-wide view over every agent's.
+ */
+export class EdgeMerge {
+  readonly #sums = new Map<string, EdgeSum>();
+
+  /** Adds `edge`'s counts as an edge of `source`, reported at `requestsPerSecond` by `reporters` clients. */
+  add(
+    source: EdgeSource,
+    reporter: MergedEdge['reporter'],
+    edge: EdgeCounts,
+    requestsPerSecond: number,
+    reporters: number,
+  ): void {
+    const key = mergedEdgeKey({ source, reporter, protocol: edge.protocol, destination: edge.destination });
+    let sum = this.#sums.get(key);
+    if (sum === undefined) {
+      sum = { source, reporter, totals: emptyEdgeTotals(edge), rate: 0, reporters: 0 };
+      this.#sums.set(key, sum);
+    }
+    addEdgeCounts(sum.totals, edge);
+    sum.rate += requestsPerSecond;
+    sum.reporters += reporters;
+  }
+
+  /** The merged edges, busiest first. */
+  edges(): MergedEdge[] {
+    const edges = [...this.#sums.values()].map(({ source, reporter, totals, rate, reporters }) =>
+      mergedEdgeOf(source, reporter, totals, rate, reporters),
+    );
+    return edges.sort(byRequests);
   }
 }
 

@@ -1,14 +1,10 @@
 import type { Clock } from '@weft/core';
 import {
-  byRequests,
   type ClientEdgeSummary,
-  type EdgeSource,
+  EdgeMerge,
   type EdgeView,
   type MergedEdge,
-  mergedEdgeKey,
-  mergedEdgeOf,
 } from '../dashboard/edge-registry.ts';
-import { addEdgeCounts, type EdgeTotals, emptyEdgeTotals } from '../dashboard/edge-window.ts';
 import type { AgentDirectory, AgentRecord } from './agent-directory.ts';
 import { fetchPeerEdges, type PeerRequestOptions } from './peer-edges.ts';
 
@@ -130,39 +126,12 @@ export async function meshEdgeView(deps: MeshEdgeDeps, windowMs: number): Promis
 
 /** The edges of several agents, one per edge: counts summed, rates added, quantiles from the sums. */
 export function mergeEdges(views: readonly Pick<EdgeView, 'edges'>[]): MergedEdge[] {
-  const sums = new Map<
-    string,
-    {
-      source: EdgeSource;
-      reporter: MergedEdge['reporter'];
-      totals: EdgeTotals;
-      rate: number;
-      reporters: number;
-    }
-  >();
+  const merge = new EdgeMerge();
   for (const view of views) {
-    for (const edge of view.edges) {
-      const key = mergedEdgeKey(edge);
-      let sum = sums.get(key);
-      if (sum === undefined) {
-        sum = {
-          source: edge.source,
-          reporter: edge.reporter,
-          totals: emptyEdgeTotals(edge),
-          rate: 0,
-          reporters: 0,
-        };
-        sums.set(key, sum);
-      }
-      addEdgeCounts(sum.totals, edge);
-      sum.rate += edge.requestsPerSecond;
-      sum.reporters += edge.reporters;
-    }
+    for (const edge of view.edges)
+      merge.add(edge.source, edge.reporter, edge, edge.requestsPerSecond, edge.reporters);
   }
-  const edges = [...sums.values()].map(({ source, reporter, totals, rate, reporters }) =>
-    mergedEdgeOf(source, reporter, totals, rate, reporters),
-  );
-  return edges.sort(byRequests);
+  return merge.edges();
 }
 
 /** `promise`, or a rejection once `timeoutMs` passed; the timer is cleared either way. */

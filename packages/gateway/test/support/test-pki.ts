@@ -1,14 +1,11 @@
 /**
- * Certificates for the gateway tests, made with @weft/core's certificate builder (as the gRPC
- * tests' test CA is): a root per test PKI, server certificates for DNS names, client
- * certificates, and files laid out as the gateway reads them.
+ * Certificates for the gateway tests, from @weft/core's test CA: server certificates for DNS names,
+ * client certificates, and files laid out as the gateway reads a credentialName.
  */
-import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildCertificate, distinguishedName, Oids, toPem, x509Extensions } from '@weft/core';
-
-const HOUR_MS = 3_600_000;
+import { Oids } from '@weft/core';
+import { createTestCa } from '@weft/core/testing';
 
 export interface KeyAndCertificate {
   readonly certPem: string;
@@ -26,58 +23,20 @@ export interface TestPki {
   }): KeyAndCertificate;
 }
 
+/** A PKI of its own root, named after `label`; its leaves name their first DNS name as subject. */
 export function createTestPki(label: string): TestPki {
-  const nowMs = Date.now();
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const name = distinguishedName([
-    { type: 'O', value: 'weft gateway tests' },
-    { type: 'CN', value: `${label} ${randomBytes(4).toString('hex')}` },
-  ]);
-  const rootDer = buildCertificate(
-    {
-      serialNumber: serial(),
-      issuer: name,
-      subject: name,
-      notBefore: new Date(nowMs - HOUR_MS),
-      notAfter: new Date(nowMs + 24 * HOUR_MS),
-      publicKey,
-      extensions: [
-        x509Extensions.basicConstraints(true),
-        x509Extensions.keyUsage(['keyCertSign', 'cRLSign']),
-        x509Extensions.subjectKeyIdentifier(publicKey),
-      ],
-    },
-    privateKey as KeyObject,
-  );
-  const issue = (
-    names: { readonly dnsNames?: readonly string[]; readonly uris?: readonly string[] },
-    usage: string,
-  ): KeyAndCertificate => {
-    const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const der = buildCertificate(
-      {
-        serialNumber: serial(),
-        issuer: name,
-        subject: distinguishedName([{ type: 'CN', value: names.dnsNames?.[0] ?? 'client' }]),
-        notBefore: new Date(nowMs - 60_000),
-        notAfter: new Date(nowMs + HOUR_MS),
-        publicKey: keys.publicKey,
-        extensions: [
-          x509Extensions.basicConstraints(false),
-          x509Extensions.keyUsage(['digitalSignature']),
-          x509Extensions.subjectAltName(names, false),
-          x509Extensions.extendedKeyUsage([usage]),
-        ],
-      },
-      privateKey as KeyObject,
-    );
-    return {
-      certPem: toPem(der, 'CERTIFICATE'),
-      keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    };
+  const ca = createTestCa(undefined, { organization: 'weft gateway tests', commonName: label });
+  const issue = (names: Parameters<TestPki['client']>[0], usage: string): KeyAndCertificate => {
+    const leaf = ca.issue(undefined, {
+      uris: names.uris ?? [],
+      dnsNames: names.dnsNames ?? [],
+      commonName: names.dnsNames?.[0] ?? 'client',
+      extendedKeyUsage: [usage],
+    });
+    return { certPem: leaf.pem, keyPem: leaf.keyPem };
   };
   return {
-    caPem: toPem(rootDer, 'CERTIFICATE'),
+    caPem: ca.rootPem,
     server: (dnsNames) => issue({ dnsNames }, Oids.serverAuth),
     client: (names) => issue(names, Oids.clientAuth),
   };
@@ -91,10 +50,4 @@ export function writeCredential(dir: string, name: string, pair: KeyAndCertifica
   writeFileSync(join(directory, 'tls.key'), pair.keyPem);
   if (caPem !== undefined) writeFileSync(join(directory, 'ca.crt'), caPem);
   return directory;
-}
-
-function serial(): Buffer {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] as number) & 0x7f;
-  return bytes;
 }

@@ -4,7 +4,7 @@
  * they speak plaintext or mTLS with an SVID. Everything started is closed by `close()`.
  */
 import type { RequestListener } from 'node:http';
-import { type AddressInfo, connect, type Server } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import {
   type CreateMeshOptions,
   clientTlsOptions,
@@ -137,47 +137,6 @@ export function createInboundHarness(): InboundHarness {
     },
   };
   return harness;
-}
-
-/** What a raw request got: the status and the raw head and body, or `closed` when no answer came. */
-export type RawAnswer = { readonly status: number; readonly head: string; readonly body: string } | 'closed';
-
-/**
- * Sends bytes exactly as given (an HTTP client would normalize the path or refuse the headers
- * under test) and reads one answer, until the connection closes or `Connection: close` ends it.
- */
-export function rawRequest(port: number, bytes: string): Promise<RawAnswer> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    let received = '';
-    const timer = setTimeout(() => socket.destroy(), 5000);
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      received += chunk;
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearTimeout(timer);
-      const split = received.indexOf('\r\n\r\n');
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(received)?.[1]);
-      resolve(
-        Number.isInteger(status)
-          ? { status, head: received.slice(0, split), body: split === -1 ? '' : received.slice(split + 4) }
-          : 'closed',
-      );
-    });
-    socket.end(bytes);
-  });
-}
-
-/** `GET <target>` with one Host and `Connection: close`, plus any header lines given. */
-export function rawGet(
-  port: number,
-  target: string,
-  headerLines: readonly string[] = [],
-): Promise<RawAnswer> {
-  const lines = [`GET ${target} HTTP/1.1`, 'Host: shop', ...headerLines, 'Connection: close', '', ''];
-  return rawRequest(port, lines.join('\r\n'));
 }
 
 /** A workload registration on 127.0.0.1 serving service port 9080 on `port`. */

@@ -15,11 +15,10 @@ import {
   TLS_MODE_LABEL,
   type UpstreamTlsEvent,
 } from '@weft/core';
+import { createTestCa, type TestCa, TestIdentity } from '@weft/core/testing';
 import type { Dispatcher } from 'undici';
 import { createMeshDispatcher } from '../../src/index.ts';
 import { type CallOptions, type CallResult, call } from './mesh-client.ts';
-import { createTestCa, type TestCa } from './test-ca.ts';
-import { TestIdentity } from './test-identity.ts';
 import { startTlsUpstream, type TlsUpstream } from './tls-upstream.ts';
 import { closeAll, startUpstream, type Upstream } from './upstream.ts';
 

@@ -1,5 +1,5 @@
 import type { RegisteredWorkload } from '@weft/core';
-import { virtualService } from './istio-yaml.ts';
+import { singleRoute } from '../../../core/test/support/istio-yaml.ts';
 import { type MeshClient, type MeshClientOptions, meshClient } from './mesh-client.ts';
 import {
   closeAll,
@@ -61,7 +61,7 @@ export function createScenario(service: string): Scenario {
     async withRoute(routeFields = '', options = {}) {
       const [upstream] = await scenario.start(1);
       if (upstream === undefined) throw new Error('no upstream started');
-      return { ...scenario.open(virtualService(service, routeFields), undefined, options), upstream };
+      return { ...scenario.open(singleRoute(service, routeFields), undefined, options), upstream };
     },
     async close() {
       client?.events.stop();

@@ -1,6 +1,9 @@
-import type { IdentityMaterial, IdentitySource } from '@weft/core';
+import type { IdentityMaterial, IdentitySource } from './identity-material.ts';
 
-/** An IdentitySource a test sets by hand: what connectToAgent's certificates are, without an agent. */
+/**
+ * An IdentitySource a test sets by hand: what connectToAgent's certificates are, without an agent.
+ * Exported from `@weft/core/testing`.
+ */
 export class TestIdentity implements IdentitySource {
   #material: IdentityMaterial | undefined;
   readonly #listeners = new Set<(material: IdentityMaterial) => void>();
