@@ -151,6 +151,8 @@ describe('Bookinfo telemetry through the OpenTelemetry Node SDK', () => {
     const url = productPageMetricsUrl();
     const received = {
       reporter: 'destination',
+      // Named from the registry, where the gateway is registered behind its Service.
+      source_workload: 'istio-ingressgateway',
       source_workload_namespace: 'istio-system',
       source_principal: 'spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account',
       destination_workload: 'productpage-v1',

@@ -38,6 +38,9 @@ const running = await startMeshedProcess({
   agentUrl: values.agent,
   name,
   namespace: 'istio-system',
+  // Registered, as Istio's gateway is a workload behind its own Service: callers it reaches then
+  // name it (source_workload, the dashboard's node) rather than seeing an unknown peer.
+  service: 'istio-ingressgateway',
   serviceAccount: 'istio-ingressgateway-service-account',
   labels: { istio: 'ingressgateway', app: 'istio-ingressgateway' },
   serve: async (mesh) => {
@@ -48,7 +51,11 @@ const running = await startMeshedProcess({
       log: (entry) => process.stdout.write(`${entry.message}\n`),
     });
     gateway = started;
-    return { port: started.ports.get(firstDeclared) ?? 0, close: () => started.close() };
+    return {
+      port: started.ports.get(firstDeclared) ?? 0,
+      servicePorts: Object.fromEntries(started.ports),
+      close: () => started.close(),
+    };
   },
   credentials: await readCredentialFiles(values),
 });

@@ -22,7 +22,7 @@ export interface MeshedProcessOptions {
   /** Workload name, unique in the namespace: `reviews-v2`. */
   readonly name: string;
   readonly namespace: string;
-  /** The service it serves (`reviews`); undefined for a process that serves none (a gateway). */
+  /** The service it serves (`reviews`, `istio-ingressgateway`); undefined: it registers nothing. */
   readonly service?: string;
   readonly serviceAccount: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -72,6 +72,8 @@ export async function readCredentialFiles(flags: {
 
 export interface ServedListeners {
   readonly port: number;
+  /** The service ports to register (declared → bound); `{ 9080: port }` when not given. */
+  readonly servicePorts?: Readonly<Record<number, number>>;
   close(): Promise<void>;
 }
 
@@ -116,7 +118,11 @@ export async function startMeshedProcess(options: MeshedProcessOptions): Promise
     ...(options.service === undefined
       ? {}
       : {
-          register: { address: '127.0.0.1', ports: { [BOOKINFO_SERVICE_PORT]: port }, ttlMs: LEASE_TTL_MS },
+          register: {
+            address: '127.0.0.1',
+            ports: served.servicePorts ?? { [BOOKINFO_SERVICE_PORT]: port },
+            ttlMs: LEASE_TTL_MS,
+          },
         }),
   });
   // Ready means able to serve and call as itself: a STRICT peer would refuse it before.
