@@ -8,6 +8,8 @@ export const ErrorCodes = {
   noHealthyUpstream: 'WEFT_ERR_NO_HEALTHY_UPSTREAM',
   circuitOpen: 'WEFT_ERR_CIRCUIT_OPEN',
   timeout: 'WEFT_ERR_TIMEOUT',
+  /** The deadline the inbound request brought (RequestContext) passed before an outbound call ended. */
+  deadlineExceeded: 'WEFT_ERR_DEADLINE_EXCEEDED',
   perTryTimeout: 'WEFT_ERR_PER_TRY_TIMEOUT',
   retriesExhausted: 'WEFT_ERR_RETRIES_EXHAUSTED',
   faultInjected: 'WEFT_ERR_FAULT_INJECTED',

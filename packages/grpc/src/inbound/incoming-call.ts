@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Metadata } from '@grpc/grpc-js';
+import { type RequestContext, runInRequestContext } from '@weft/core';
 
 /**
  * What an inbound call hands on to the calls its handler makes: its deadline and its trace
@@ -26,6 +27,12 @@ export interface IncomingCall {
   readonly traceHeaders?: readonly (readonly [string, string])[];
   /** The call's request metadata, as received. */
   readonly metadata: Metadata;
+  /**
+   * The same call as core's protocol-neutral RequestContext (incoming-request-context.ts), which
+   * runInIncomingCall makes current too: an HTTP call the handler makes through @weft/http reads
+   * it, as gRPC calls read an HTTP request's. Absent, only gRPC calls inherit from this one.
+   */
+  readonly requestContext?: RequestContext;
 }
 
 const storage = new AsyncLocalStorage<IncomingCall>();
@@ -35,7 +42,12 @@ export function currentIncomingCall(): IncomingCall | undefined {
   return storage.getStore();
 }
 
-/** Runs `work` as part of `call`: outbound calls made under it inherit its deadline and trace. */
+/**
+ * Runs `work` as part of `call`: outbound calls made under it inherit its deadline and trace —
+ * gRPC calls through the IncomingCall, HTTP calls through its `requestContext` when it has one.
+ */
 export function runInIncomingCall<T>(call: IncomingCall, work: () => T): T {
-  return storage.run(call, work);
+  const context = call.requestContext;
+  if (context === undefined) return storage.run(call, work);
+  return storage.run(call, () => runInRequestContext(context, work));
 }

@@ -26,6 +26,7 @@ import type { MessageSizes } from '../telemetry/message-sizes.ts';
 import { type ConnectionPeers, connectionKey, type VerifiedConnection } from './connection-peers.ts';
 import type { InboundCallInfo, InboundPolicy, InboundVerdict } from './inbound-policy.ts';
 import { type IncomingCall, runInIncomingCall } from './incoming-call.ts';
+import { incomingRequestContext } from './incoming-request-context.ts';
 import { meshInboundPolicy } from './mesh-inbound-policy.ts';
 import { sourceLabels } from './source-labels.ts';
 
@@ -348,13 +349,16 @@ function incomingCallOf(
   }
   const traceparent = traceHeaders.find(([name]) => name === 'traceparent')?.[1];
   const tracestate = traceHeaders.find(([name]) => name === 'tracestate')?.[1];
+  const deadlineMs = wallDeadlineMs(call.getDeadline()) ?? Number.POSITIVE_INFINITY;
   return {
     method,
-    deadlineMs: wallDeadlineMs(call.getDeadline()) ?? Number.POSITIVE_INFINITY,
+    deadlineMs,
     ...(traceparent === undefined ? {} : { traceparent }),
     ...(tracestate === undefined ? {} : { tracestate }),
     ...(traceHeaders.length === 0 ? {} : { traceHeaders }),
     metadata,
+    // The same call for HTTP calls the handler makes (@weft/http reads core's RequestContext).
+    requestContext: incomingRequestContext(metadata, traceHeaders, deadlineMs, mesh.clock, Date.now()),
   };
 }
 

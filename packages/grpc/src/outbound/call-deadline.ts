@@ -1,4 +1,6 @@
 import type { Deadline } from '@grpc/grpc-js';
+import { currentRequestContext, remainingMs } from '@weft/core';
+import type { IncomingCall } from '../inbound/incoming-call.ts';
 
 /** Which limit a call's deadline comes from: it decides the flag of the DEADLINE_EXCEEDED it ends in. */
 export type DeadlineSource = 'route' | 'caller' | 'incoming';
@@ -37,6 +39,22 @@ export function callDeadline(
     deadline = { atMs: incomingDeadlineMs + offsetMs, source: 'incoming' };
   }
   return deadline;
+}
+
+/**
+ * The deadline (epoch milliseconds) a call inherits from the inbound request it is made for: the
+ * gRPC inbound call's (`incoming`), else that of core's current RequestContext — an HTTP
+ * request's, set by @weft/http's inbound server — moved from the mesh clock to the wall clock
+ * with one reading of `wallClock`. Undefined outside any inbound request, or when it has none.
+ */
+export function inheritedDeadlineMs(
+  incoming: IncomingCall | undefined,
+  wallClock: () => number,
+): number | undefined {
+  if (incoming !== undefined) return incoming.deadlineMs;
+  const context = currentRequestContext();
+  const leftMs = context === undefined ? undefined : remainingMs(context);
+  return leftMs === undefined ? undefined : wallClock() + leftMs;
 }
 
 /** A grpc-js Deadline as epoch milliseconds (Infinity for none). */

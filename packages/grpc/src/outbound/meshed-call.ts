@@ -31,7 +31,13 @@ import { grpcStatusToHttp } from '../status/grpc-status-mapping.ts';
 import { type MeshStatus, toStatusObject } from '../status/mesh-status.ts';
 import { ResponseFlags } from '../status/response-flags.ts';
 import { type AttemptCall, type AttemptOwner, CallAttempt } from './call-attempt.ts';
-import { attemptWallDeadline, type CallDeadline, callDeadline, isDue } from './call-deadline.ts';
+import {
+  attemptWallDeadline,
+  type CallDeadline,
+  callDeadline,
+  inheritedDeadlineMs,
+  isDue,
+} from './call-deadline.ts';
 import { callTypeOf, emitAttemptEvent, emitCallEvent } from './call-events.ts';
 import { attemptMetadata, callAuthority } from './call-metadata.ts';
 import {
@@ -173,7 +179,7 @@ export class MeshedCall implements AttemptOwner, RetryRequestFacts, TraceHeaderS
       this.#context.wallClock,
       route.timeoutMs,
       this.#options.deadline,
-      incoming?.deadlineMs,
+      inheritedDeadlineMs(incoming, this.#context.wallClock),
     );
     if (this.#deadline !== undefined) {
       const remainingMs = this.#deadline.atMs - this.#startedAtMs;

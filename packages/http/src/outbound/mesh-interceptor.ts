@@ -97,8 +97,9 @@ export function meshInterceptor(
         return dispatch(dispatchOptions, handler);
       }
       const headers = readRequestHeaders(dispatchOptions.headers);
-      // Inside an inbound request's handler: its trace, end-user, request id and deadline go along.
-      addRequestContextHeaders(headers);
+      // Inside an inbound request's handler: its trace, end-user, request id and deadline go along,
+      // and the call ends when that deadline passes.
+      const propagatedDeadline = addRequestContextHeaders(headers);
       const authority = headerValue(headers, 'host') ?? origin.authority;
       const request = new MeshedRequest(
         context,
@@ -108,6 +109,7 @@ export function meshInterceptor(
         handler,
         headers,
         new ReplayableBody(dispatchOptions.body, maxReplayBytes),
+        propagatedDeadline,
       );
       request.start();
       return true;

@@ -25,9 +25,13 @@ import {
   type RouteRequest,
   type TelemetryCall,
   type TimerHandle,
+  WeftError,
   type WorkloadView,
 } from '@weft/core';
 import type { Dispatcher } from 'undici';
+import type { PropagatedDeadline } from '../propagation/context-headers.ts';
+import { DEADLINE_HEADER, formatDeadlineHeader } from '../propagation/deadline-header.ts';
+import { callTimeout, type DeadlineSource } from './call-deadline.ts';
 import { applyHeaderOperations } from './header-operations.ts';
 import { mirrorRequest } from './mirror.ts';
 import { startOutboundTelemetry } from './outbound-telemetry.ts';
@@ -42,6 +46,26 @@ import { type EndpointTransport, transportError } from './tls/endpoint-transport
 import { noteTransport, noteVerifiedPeer } from './tls/transport-telemetry.ts';
 import type { UpstreamTransport } from './tls/upstream-transport.ts';
 import { classifyTransportError, transportFailureReason } from './transport-errors.ts';
+
+/** The body of the answer to a call whose propagated deadline passed. */
+const DEADLINE_EXCEEDED_BODY = 'deadline exceeded: the inbound request’s deadline passed';
+
+/**
+ * The answer to a call the inbound request's deadline ended (or that started after it): 504 with
+ * Envoy's UT, as a route timeout, but code WEFT_ERR_DEADLINE_EXCEEDED (access log details
+ * `weft_deadline_exceeded`), so the caller's deadline is told from the operator's timeout. DI
+ * too when an injected delay was running.
+ */
+function deadlineExceededResponse(isInjectingDelay: boolean): SyntheticResponse {
+  return {
+    status: 504,
+    body: DEADLINE_EXCEEDED_BODY,
+    flags: isInjectingDelay
+      ? [ResponseFlags.delayInjected, ResponseFlags.upstreamTimeout]
+      : [ResponseFlags.upstreamTimeout],
+    errorCode: ErrorCodes.deadlineExceeded,
+  };
+}
 
 /** Istio's `host_selection_retry_max_attempts` for retryIgnorePreviousHosts. */
 const HOST_SELECTION_RETRIES = 5;
@@ -60,7 +84,9 @@ export interface OutboundContext {
 /**
  * One logical request through the mesh, in the policy order of DESIGN.md: route match → fault →
  * (per attempt) destination choice → load-balancer pick → pool admission → per-try timeout →
- * transport → outlier accounting, all under the route's total timeout and the retry policy.
+ * transport → outlier accounting, all under the retry policy and one overall deadline: the route's
+ * timeout, or what is left of the inbound request's deadline when that is sooner (a call made
+ * after the caller gave up is answered at once, sending nothing).
  *
  * The caller's handler sees one request whatever happens inside: one onRequestStart with a
  * stable controller, then the response of the attempt that was delivered (or one the mesh made,
@@ -85,6 +111,9 @@ export class MeshedRequest implements Dispatcher.DispatchController {
   #outboundPath = '';
   #authority = '';
   #deadlineMs: number | undefined;
+  /** Which limit `#deadlineMs` is: it decides the answer when it passes. */
+  #deadlineSource: DeadlineSource = 'route';
+  readonly #propagatedDeadline: PropagatedDeadline | undefined;
   #totalTimer: TimerHandle | undefined;
   #attempt: Attempt | undefined;
   #backoffTimer: TimerHandle | undefined;
@@ -113,8 +142,10 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     handler: Dispatcher.DispatchHandler,
     headers: HeaderRecord,
     body: ReplayableBody,
+    propagatedDeadline?: PropagatedDeadline,
   ) {
     this.#context = context;
+    this.#propagatedDeadline = propagatedDeadline;
     this.#view = view;
     this.#target = target;
     this.#options = options;
@@ -209,10 +240,17 @@ export class MeshedRequest implements Dispatcher.DispatchController {
       this.#answer(directResponse(spec.directResponse));
       return;
     }
-    if (route.timeoutMs !== undefined) {
+    const timeout = callTimeout(route.timeoutMs, this.#propagatedDeadline?.remainingMs);
+    if (timeout !== undefined) {
+      if (timeout.timeoutMs <= 0) {
+        // The caller has given up already: nothing is sent (no fault, mirror or attempt).
+        this.#answer(deadlineExceededResponse(false));
+        return;
+      }
       const clock = this.#context.mesh.clock;
-      this.#deadlineMs = clock.now() + route.timeoutMs;
-      this.#totalTimer = clock.setTimeout(() => this.#onTotalTimeout(), route.timeoutMs);
+      this.#deadlineMs = clock.now() + timeout.timeoutMs;
+      this.#deadlineSource = timeout.source;
+      this.#totalTimer = clock.setTimeout(() => this.#onTotalTimeout(), timeout.timeoutMs);
     }
     this.#prepareOutbound(route, spec);
     this.#fault = this.#context.mesh.faults.decide(spec?.fault, route.name);
@@ -377,6 +415,12 @@ export class MeshedRequest implements Dispatcher.DispatchController {
       return;
     }
     retry.beginAttempt(runtime.retryBudget);
+    if (this.#propagatedDeadline?.isHeaderPropagated === true && this.#deadlineMs !== undefined) {
+      // What the upstream may spend: what is left of the call's deadline as this attempt starts.
+      this.#headers[DEADLINE_HEADER] = formatDeadlineHeader(
+        this.#deadlineMs - this.#context.mesh.clock.now(),
+      );
+    }
     const headers = this.#attemptHeaders(route, runtime);
     const attempt = new Attempt(this, this.#context.mesh.clock, {
       runtime,
@@ -596,17 +640,24 @@ export class MeshedRequest implements Dispatcher.DispatchController {
     this.#totalTimer = undefined;
     if (this.#isDone) return;
     const attempt = this.#attempt;
+    const isPropagated = this.#deadlineSource === 'propagated';
     if (attempt?.isDelivering === true) {
       // The response has started: a route timeout now can only break it, as Envoy does.
-      const error = new Error('upstream request timeout');
+      const error = isPropagated
+        ? new WeftError(ErrorCodes.deadlineExceeded, DEADLINE_EXCEEDED_BODY)
+        : new Error('upstream request timeout');
       attempt.abandon(error);
       this.#finish();
       this.#handler.onResponseError?.(this, error);
       return;
     }
-    attempt?.abandon(new Error('upstream request timeout'));
+    attempt?.abandon(new Error(isPropagated ? DEADLINE_EXCEEDED_BODY : 'upstream request timeout'));
     this.#attempt = undefined;
     if (attempt !== undefined) attempt.runtime.recordLocalOriginFailure(attempt.endpointKey);
+    if (isPropagated) {
+      this.#answer(deadlineExceededResponse(this.#isInjectingDelay));
+      return;
+    }
     // A timeout during an injected delay is the delay's doing; say so (retries-and-faults.md §8).
     const flags = this.#isInjectingDelay
       ? [ResponseFlags.delayInjected, ResponseFlags.upstreamTimeout]
