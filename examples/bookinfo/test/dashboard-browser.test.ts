@@ -179,7 +179,7 @@ describe.skipIf(unavailable !== undefined)('the dashboard in chromium, against B
     const reason =
       'VirtualService/default/reviews spec.http[0].route[0].destination.subset: subset "v3" refused by this canary build';
     probe = new AbortController();
-    await nackCurrentRevision(bookinfo.agentUrl, 'ratings-v2-canary', reason, probe.signal);
+    await nackCurrentRevision(bookinfo, 'ratings-v2-canary', reason, probe.signal);
     const row = page.locator('tr[data-client-id="ratings-v2-canary"][data-status="NACKED"]');
     await row.waitFor();
     expect(await row.locator('td.error').textContent()).toBe(reason);
@@ -239,7 +239,7 @@ async function requestsByTarget(from: string, toPrefix: string): Promise<Record<
  * a NACK for its revision with the stream's token. The stream stays open until `signal` aborts.
  */
 async function nackCurrentRevision(
-  agentUrl: string,
+  { agentUrl, adminToken }: Pick<Bookinfo, 'agentUrl' | 'adminToken'>,
   clientId: string,
   reason: string,
   signal: AbortSignal,
@@ -250,7 +250,12 @@ async function nackCurrentRevision(
     workload: clientId,
     protocolVersion: '1',
   });
-  const response = await fetch(`${agentUrl}/v1/watch?${query}`, { signal });
+  // The watch needs a credential (PROTOCOL.md §3.1): this stand-in client has the admin token.
+  const response = await fetch(`${agentUrl}/v1/watch?${query}`, {
+    signal,
+    headers: { authorization: `Bearer ${adminToken}` },
+  });
+  expect(response.status).toBe(200);
   const token = response.headers.get('x-weft-stream-token') ?? '';
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();

@@ -90,7 +90,7 @@ function raw(port: number, bytes: string | Buffer, waitMs: number): Promise<stri
 }
 
 describe('authentication of writes', () => {
-  it('requires the bearer token on every write and not on reads or client traffic', async () => {
+  it('requires the bearer token on every write and not on loopback reads; the watch needs a credential', async () => {
     const { url } = await start({ adminToken: TOKEN });
     const writes: [string, string, string | undefined][] = [
       ['POST', '/v1/apply', rule],
@@ -114,7 +114,12 @@ describe('authentication of writes', () => {
     for (const path of ['/v1/resources', '/v1/workloads', '/v1/clients', '/v1/analyze', '/healthz']) {
       expect((await call(`${url}${path}`)).status, path).toBe(200);
     }
-    const watch = await fetch(`${url}/v1/watch?clientId=c&namespace=default&workload=w&protocolVersion=1`);
+    // The watch needs a credential even from loopback (PROTOCOL.md §3.1): here the admin token.
+    const watchUrl = `${url}/v1/watch?clientId=c&namespace=default&workload=w&protocolVersion=1`;
+    const anonymous = await fetch(watchUrl);
+    expect(anonymous.status).toBe(401);
+    await anonymous.body?.cancel();
+    const watch = await fetch(watchUrl, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(watch.status).toBe(200);
     await watch.body?.cancel();
   });

@@ -398,10 +398,14 @@ describe('B8: crafted requests from an unauthenticated peer', () => {
       path: string,
       body?: string,
       contentType?: string,
+      token?: string,
     ) => {
       try {
         answers[name] = (
-          await adminCall(url, method, path, body, contentType === undefined ? {} : { contentType })
+          await adminCall(url, method, path, body, {
+            ...(contentType === undefined ? {} : { contentType }),
+            ...(token === undefined ? {} : { token }),
+          })
         ).status;
       } catch {
         answers[name] = -1; // the agent closed the connection on us (allowed for an oversized body)
@@ -423,16 +427,36 @@ describe('B8: crafted requests from an unauthenticated peer', () => {
       '/v1/status',
       `{"clientId":"c","status":"ack","mark":{"epoch":"e","revision":1},"configDump":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
     );
-    await tryCall('watch, no protocol version', 'GET', '/v1/watch?clientId=c&namespace=default&workload=w');
+    // The watch needs a credential (PROTOCOL.md §3.1): refused before its query is read; with
+    // one, a crafted query is still a 400.
+    await tryCall(
+      'watch without credential',
+      'GET',
+      '/v1/watch?protocolVersion=1&clientId=c&namespace=default&workload=w',
+    );
+    await tryCall(
+      'watch, no protocol version',
+      'GET',
+      '/v1/watch?clientId=c&namespace=default&workload=w',
+      undefined,
+      undefined,
+      TOKEN,
+    );
     await tryCall(
       'watch, bad client id',
       'GET',
       `/v1/watch?protocolVersion=1&clientId=${'%00'.repeat(10)}&namespace=default&workload=w`,
+      undefined,
+      undefined,
+      TOKEN,
     );
     await tryCall(
       'watch, resume from a non-number',
       'GET',
       '/v1/watch?protocolVersion=1&clientId=c&namespace=default&workload=w&epoch=e&revision=1e9999',
+      undefined,
+      undefined,
+      TOKEN,
     );
     await tryCall(
       'watch, 64 KiB query',
@@ -451,6 +475,7 @@ describe('B8: crafted requests from an unauthenticated peer', () => {
       'status, not JSON': 400,
       'status, bad mark': 400,
       'status, unknown client, 100k-deep dump': 400,
+      'watch without credential': 401,
       'watch, no protocol version': 400,
       'watch, bad client id': 400,
       'watch, resume from a non-number': 400,
@@ -463,6 +488,7 @@ describe('B8: crafted requests from an unauthenticated peer', () => {
       controllers.map((controller, index) =>
         fetch(`${url}/v1/watch?protocolVersion=1&clientId=burst-${index}&namespace=default&workload=w`, {
           signal: controller.signal,
+          headers: { authorization: `Bearer ${TOKEN}` },
         }),
       ),
     );
@@ -472,7 +498,7 @@ describe('B8: crafted requests from an unauthenticated peer', () => {
     expect((await adminCall(url, 'GET', '/healthz')).status).toBe(200);
     expect((await applyYaml(url, reviewsYaml('v1'), TOKEN)).status).toBe(200);
     const mesh = newMesh();
-    const { client } = connect(mesh, { agents: [url] });
+    const { client } = connect(mesh, { agents: [url], adminToken: TOKEN });
     expect(await client.ready).toBe('synced');
     expect(reviewsSubsetsRouted(mesh)).toEqual(['v1']);
   });
@@ -505,7 +531,7 @@ describe('B8: crafted requests from an unauthenticated peer', () => {
 describe('B9: a local caller impersonates a workload', () => {
   // Weft's agent has no CA and signs no CSR; what a workload presents to it is a registration
   // (identity, address, ports) and its watch's ACK/NACK reports. In depth: agent-limits.test.ts
-  // "requires the bearer token on every write and not on reads or client traffic", "without a
+  // "requires the bearer token on every write and not on loopback reads; the watch needs a credential", "without a
   // token, accepts writes from loopback only"; client-registration.test.ts "sends the admin token
   // the agent requires, and reports a refusal without it".
   it('with an admin token, refuses an unauthenticated registration from loopback; nothing reaches any client', async () => {
@@ -513,8 +539,9 @@ describe('B9: a local caller impersonates a workload', () => {
     await seed(store);
     const agent = await startAgent(store, { adminToken: TOKEN });
     const mesh = newMesh();
-    const { client } = connect(mesh, { agents: [agent.url] });
-    await client.ready;
+    // The workload's watch carries a credential (PROTOCOL.md §3.1); the impostor's calls do not.
+    const { client } = connect(mesh, { agents: [agent.url], adminToken: TOKEN });
+    expect(await client.ready).toBe('synced');
     const impostor = { ...reviewsWorkload('v1', 6666), name: 'reviews-v1-impostor' };
 
     const refused = await registerWorkload(agent.url, impostor);
@@ -545,9 +572,10 @@ describe('B9: a local caller impersonates a workload', () => {
 
   // A status report must carry the token the agent named the client's current watch stream with
   // (PROTOCOL.md §3.5), so a local process that reads a client's mark from `GET /v1/clients`
-  // cannot report a NACK in its name. What the token does not stop: opening a watch with the
-  // client's id (which replaces the client's stream, §3.1) — tying the watch to the workload's
-  // identity is issue 5's.
+  // cannot report a NACK in its name. What the token does not stop on an agent without an admin
+  // token (development mode, as here): opening a watch with the client's id, which replaces the
+  // client's stream (§3.1). With an admin token the watch needs a credential, and a workload's
+  // stream is tied to its identity: watch-credentials.test.ts.
   it('refuses a status report in a client’s name from a peer that does not hold its watch', async () => {
     const store = await newStore();
     await seed(store);

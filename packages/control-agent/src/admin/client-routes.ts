@@ -16,12 +16,17 @@ export function clientRoutes(deps: AdminDeps): Route[] {
       method: 'GET',
       path: '/v1/watch',
       isWrite: false,
-      handle: ({ request, response, url }) => deps.hub.open(request, response, url.searchParams),
+      // A credential even from loopback: the stream carries every policy and endpoint in view.
+      readers: 'admin-or-workload',
+      handle: ({ request, response, url, caller }) =>
+        deps.hub.open(request, response, url.searchParams, caller),
     },
     {
       method: 'POST',
       path: '/v1/status',
       isWrite: false,
+      // Held to the stream token, which only an authorized watch hands out.
+      readers: 'anyone',
       handle: async ({ request, response }) => {
         const report = parseStatusReport(await readJsonBody(request, deps.maxRequestBytes));
         const record = deps.clients.get(report.clientId);
@@ -97,6 +102,8 @@ export function clientRoutes(deps: AdminDeps): Route[] {
       method: 'POST',
       path: '/v1/clients/{clientId}/config',
       isWrite: false,
+      // Held to the stream token, which only an authorized watch hands out.
+      readers: 'anyone',
       handle: async ({ request, response, params }) => {
         const clientId = params.clientId ?? '';
         const posted = parsePostedConfigDump(await readJsonBody(request, deps.maxRequestBytes));
@@ -119,6 +126,7 @@ export function clientRoutes(deps: AdminDeps): Route[] {
       method: 'GET',
       path: '/healthz',
       isWrite: false,
+      readers: 'anyone',
       handle: async ({ response }) => {
         // Following the store's watch is not enough: etcd's client retries a broken watch inside
         // its own loop, so the store itself is asked, within a short deadline.
@@ -141,6 +149,8 @@ function clientView(record: ClientRecord): Record<string, unknown> {
     namespace: record.namespace,
     workload: record.workload,
     protocolVersion: record.protocolVersion,
+    credential: record.watcher.credential,
+    identity: 'spiffeId' in record.watcher ? record.watcher.spiffeId : null,
     connected: record.isConnected,
     status: syncStatusOf(record),
     inSyncAt: inSyncAt(record) ?? null,

@@ -38,6 +38,8 @@ export function identityRoutes(deps: IdentityRouteDeps): Route[] {
       method: 'POST',
       path: '/v1/certificates',
       isWrite: false,
+      // The request carries its own credential (a join token or the current SVID).
+      readers: 'anyone',
       handle: async ({ request, response }) => {
         const admitted = await admitCertificateRequest(
           request.headers.authorization,
@@ -59,6 +61,8 @@ export function identityRoutes(deps: IdentityRouteDeps): Route[] {
       method: 'GET',
       path: '/v1/ca/bundle',
       isWrite: false,
+      // Public by design: whoever verifies a peer needs the roots.
+      readers: 'anyone',
       handle: ({ response }) => {
         const bundle = deps.ca.trustBundle();
         if (bundle === undefined)
@@ -76,6 +80,8 @@ export function identityRoutes(deps: IdentityRouteDeps): Route[] {
       method: 'POST',
       path: '/v1/ca/rotate',
       isWrite: false,
+      // Checks the admin token itself (requireToken): loopback does not stand in for it.
+      readers: 'anyone',
       handle: async ({ request, response }) => {
         deps.auth.requireToken(request);
         const body = objectBody(await readJsonBody(request, deps.maxRequestBytes), [
@@ -101,6 +107,8 @@ export function identityRoutes(deps: IdentityRouteDeps): Route[] {
       method: 'POST',
       path: '/v1/tokens',
       isWrite: false,
+      // Checks the admin token itself (requireToken): loopback does not stand in for it.
+      readers: 'anyone',
       handle: async ({ request, response }) => {
         deps.auth.requireToken(request);
         const body = objectBody(await readJsonBody(request, deps.maxRequestBytes), [
@@ -124,6 +132,8 @@ export function identityRoutes(deps: IdentityRouteDeps): Route[] {
       method: 'POST',
       path: '/v1/tokens/revocations',
       isWrite: false,
+      // Checks the admin token itself (requireToken): loopback does not stand in for it.
+      readers: 'anyone',
       handle: async ({ request, response }) => {
         deps.auth.requireToken(request);
         const body = objectBody(await readJsonBody(request, deps.maxRequestBytes), [

@@ -172,7 +172,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     }
     const caller = match.route.isWrite
       ? await auth.authorizeWrite(request, url.pathname, match.route.writers)
-      : undefined;
+      : await auth.authorizeRead(request, url.pathname, match.route.readers);
     await match.route.handle({ request, response, url, params: match.params, caller });
   }
 

@@ -111,7 +111,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   }
   io.stdout.write(`weft agent listening on ${agent.url} (store: ${description})\n`);
   if (adminToken === undefined) {
-    io.stderr.write('weft agent: no admin token: writes are accepted from loopback only.\n');
+    io.stderr.write(
+      'weft agent: no admin token (development mode): writes are accepted from loopback only; reads and the watch are open to anyone who reaches the agent.\n',
+    );
   }
   await waitForAbort(io.shutdown);
   io.stderr.write('weft agent: shutting down\n');

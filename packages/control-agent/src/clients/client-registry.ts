@@ -31,7 +31,20 @@ export interface ClientRecord {
   configDumpMark: RevisionMark | undefined;
   /** Names the client's current watch stream; status reports must carry it (bad-inputs B9). */
   streamToken: string;
+  /** Who opened the current (or last) stream: its credential, and the identity a workload's proved. */
+  watcher: Watcher;
 }
+
+/**
+ * Who opened a watch stream. A clientId is free text the client picks; a workload's credential
+ * ties the stream to an identity (PROTOCOL.md §3.1). `open`: the agent has no admin token and asked
+ * for nothing (development mode).
+ */
+export type Watcher =
+  | { readonly credential: 'admin' | 'open' }
+  | { readonly credential: 'join-token' | 'svid'; readonly spiffeId: string };
+
+const OPEN_WATCHER: Watcher = Object.freeze({ credential: 'open' });
 
 /** The sync state `weft proxy-status` prints, as istioctl names it. */
 export type SyncStatus = 'SYNCED' | 'NACKED' | 'STALE' | 'NOT SENT';
@@ -65,7 +78,13 @@ export class ClientRegistry {
   }
 
   /** A watch opened: the record is created, or refreshed keeping its ACK/NACK history. */
-  connect(clientId: string, namespace: string, workload: string, protocolVersion: number): ClientRecord {
+  connect(
+    clientId: string,
+    namespace: string,
+    workload: string,
+    protocolVersion: number,
+    watcher: Watcher = OPEN_WATCHER,
+  ): ClientRecord {
     const now = this.#wallClock();
     // Unguessable, and new for every stream: a report for an earlier stream of the same client
     // is refused too, which costs nothing (the next revision's report brings the agent up to date).
@@ -91,6 +110,7 @@ export class ClientRegistry {
         configDump: undefined,
         configDumpMark: undefined,
         streamToken,
+        watcher,
       };
       this.#records.set(clientId, record);
       this.#evict();
@@ -105,6 +125,7 @@ export class ClientRegistry {
         isConnected: true,
         lastSeenMs: now,
         streamToken,
+        watcher,
       });
     }
     return record;

@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
-import { isLoopback } from '../http/admin-auth.ts';
 import { HttpError } from '../http/http-error.ts';
+import { isLocalRequest } from '../http/loopback.ts';
+
+export { isLoopbackHost } from '../http/loopback.ts';
 
 /** The part of a request the decision reads: the peer's address and two headers. */
 export interface AccessRequest {
@@ -20,13 +21,10 @@ export interface AccessRequest {
  *   sends it with the page's own requests and its EventSource). Without an admin token configured
  *   they are refused (403), as writes are.
  *
- * The Host check keeps a web page elsewhere from reading a loopback-only dashboard through DNS
- * rebinding (its host name re-pointed at 127.0.0.1): such a request arrives from loopback but
- * names a foreign host, and needs the token. A reverse proxy on the same machine is loopback too:
- * it must forward the original Host (or the token) for this to hold.
- *
- * This is stricter than the admin API's reads (PROTOCOL.md §4: unauthenticated), because a page
- * that a browser renders and keeps open is what a remote peer would reach for.
+ * The loopback rule (isLocalRequest) is the admin API's reads' too (PROTOCOL.md §4), with one
+ * difference: an agent without an admin token serves those reads to anyone (development mode),
+ * but the dashboard only to loopback, because a page that a browser renders and keeps open is
+ * what a remote peer would reach for.
  */
 export class DashboardAccess {
   readonly #tokenDigest: Buffer | undefined;
@@ -37,7 +35,7 @@ export class DashboardAccess {
 
   /** Throws 401 (with a Basic challenge) or 403 when the request may not see the dashboard. */
   check(request: AccessRequest): void {
-    if (isLoopback(request.socket.remoteAddress) && isLoopbackHost(request.headers.host)) return;
+    if (isLocalRequest(request)) return;
     if (this.#tokenDigest === undefined) {
       throw new HttpError(
         403,
@@ -69,22 +67,6 @@ function presentedToken(header: string | undefined): string | undefined {
   const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   return colon === -1 ? undefined : decoded.slice(colon + 1);
-}
-
-/** Whether a Host header names this machine's loopback: `localhost`, 127.x.y.z, [::1]; any port. */
-export function isLoopbackHost(host: string | undefined): boolean {
-  if (host === undefined || host === '') return true;
-  let name = host.toLowerCase();
-  if (name.startsWith('[')) {
-    const end = name.indexOf(']');
-    name = end === -1 ? name : name.slice(1, end);
-  } else {
-    const colon = name.lastIndexOf(':');
-    if (colon !== -1) name = name.slice(0, colon);
-  }
-  if (name === 'localhost' || name.endsWith('.localhost')) return true;
-  if (isIP(name) === 0) return false;
-  return isLoopback(name);
 }
 
 function digest(value: string): Buffer {

@@ -32,6 +32,8 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Route[] {
       method: 'POST',
       path: '/v1/clients/{clientId}/edges',
       isWrite: false,
+      // Held to the stream token, which only an authorized watch hands out.
+      readers: 'anyone',
       handle: async ({ request, response, params }) => {
         const clientId = params.clientId ?? '';
         const record = inputs.clients.get(clientId);
@@ -64,6 +66,8 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Route[] {
       method: 'GET',
       path: '/v1/edges',
       isWrite: false,
+      // DashboardAccess decides (its 401 challenges a browser for Basic).
+      readers: 'anyone',
       handle: async ({ request, response, url }) => {
         access.check(request);
         sendJson(response, 200, await edgeViewOf(inputs, viewOf(url, inputs)));
@@ -73,6 +77,8 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Route[] {
       method: 'GET',
       path: '/dashboard',
       isWrite: false,
+      // DashboardAccess decides (its 401 challenges a browser for Basic).
+      readers: 'anyone',
       handle: ({ request, response }) => {
         access.check(request);
         const body = Buffer.from(page.html, 'utf8');
@@ -92,6 +98,8 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Route[] {
       method: 'GET',
       path: '/v1/dashboard/state',
       isWrite: false,
+      // DashboardAccess decides.
+      readers: 'anyone',
       handle: async ({ request, response, url }) => {
         access.check(request);
         sendJson(response, 200, await buildDashboardState(inputs, viewOf(url, inputs)));
@@ -101,6 +109,8 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Route[] {
       method: 'GET',
       path: '/v1/dashboard/events',
       isWrite: false,
+      // DashboardAccess decides.
+      readers: 'anyone',
       handle: ({ request, response, url }) => {
         access.check(request);
         deps.events.open(response, viewOf(url, inputs));
@@ -110,6 +120,8 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Route[] {
       method: 'GET',
       path: '/v1/dashboard/services/{host}',
       isWrite: false,
+      // DashboardAccess decides.
+      readers: 'anyone',
       handle: ({ request, response, params, url }) => {
         access.check(request);
         const host = (params.host ?? '').toLowerCase();

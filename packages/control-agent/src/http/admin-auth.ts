@@ -1,8 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
 import { type SpiffeId, SVID_PROOF_SCHEME } from '@weft/core';
 import { HttpError } from './http-error.ts';
+import { isLocalRequest, isLoopback, type PeerRequest } from './loopback.ts';
+
+export { isLoopback } from './loopback.ts';
 
 /** Who a write is from, as `authorizeWrite` established it; route handlers get it as `caller`. */
 export type Caller = AdminCaller | WorkloadCaller;
@@ -25,6 +27,18 @@ export interface WorkloadCaller {
 
 /** Who may make a write route's calls (`Route.writers`). */
 export type Writers = 'admin' | 'admin-or-workload';
+
+/**
+ * Who may call a route that is not a write (`Route.readers`), when the agent has an admin token;
+ * without one every read is open (development mode, PROTOCOL.md §4):
+ * - `admin`: the admin token, or a request made on the agent's machine (isLocalRequest), as for
+ *   the dashboard — the mesh's config and state (resources, workloads, clients, analysis);
+ * - `admin-or-workload`: a credential, from loopback too — the admin token, a join token or an
+ *   SVID proof; the watch, which carries every policy and endpoint the client may see;
+ * - `anyone`: what is public by design (/healthz, the trust bundle), and routes that check a
+ *   credential of their own (a stream token, the dashboard's access, a CSR's join token).
+ */
+export type Readers = 'admin' | 'admin-or-workload' | 'anyone';
 
 /** Checks a workload's credential (src/ca/workload-credentials.ts); throws 401 when it does not hold. */
 export interface WorkloadCredentialCheck {
@@ -90,6 +104,47 @@ export class AdminAuth {
   }
 
   /**
+   * Authorizes a call to a route that is not a write, as its `readers` say. Resolves to the
+   * caller when a credential established one (the watch ties a workload's stream to its identity),
+   * and to undefined when the route is open to the request. Throws 401 before the route runs.
+   */
+  async authorizeRead(
+    request: IncomingMessage,
+    pathname: string,
+    readers: Readers = 'admin',
+  ): Promise<Caller | undefined> {
+    if (readers === 'anyone' || this.#tokenDigest === undefined) return undefined;
+    if (readers === 'admin') {
+      this.checkAdminRead(request);
+      return ADMIN;
+    }
+    return this.authorizeWrite(request, pathname, 'admin-or-workload');
+  }
+
+  /**
+   * Throws 401 when an admin read is not allowed: off the agent's machine (or to it by a foreign
+   * Host name), the admin token is needed. Open on an agent without an admin token.
+   */
+  checkAdminRead(request: PeerRequest): void {
+    if (this.#tokenDigest === undefined || isLocalRequest(request)) return;
+    const header = request.headers.authorization;
+    const match = header === undefined ? null : /^Bearer +(\S+) *$/i.exec(header);
+    if (match?.[1] === undefined) {
+      throw new HttpError(
+        401,
+        'unauthorized',
+        'reads of the mesh\'s config and state need "Authorization: Bearer <admin token>" unless made on the agent\'s own machine (loopback)',
+        { headers: { 'www-authenticate': 'Bearer realm="weft-agent"' } },
+      );
+    }
+    if (!timingSafeEqual(digest(match[1]), this.#tokenDigest)) {
+      throw new HttpError(401, 'unauthorized', 'the admin token is not valid', {
+        headers: { 'www-authenticate': 'Bearer realm="weft-agent", error="invalid_token"' },
+      });
+    }
+  }
+
+  /**
    * For operations that mint or change identities (join tokens, CA rotation): the admin token is
    * required, and its absence is not made up for by a loopback peer — any local process could
    * otherwise mint an identity (bad-inputs B9). Throws 403 when the agent has no token, 401 when
@@ -139,11 +194,4 @@ function unauthorized(message: string): HttpError {
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
-}
-
-export function isLoopback(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
-  if (isIP(plain) === 4) return plain.startsWith('127.');
-  return plain === '::1';
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Caller, Writers } from './admin-auth.ts';
+import type { Caller, Readers, Writers } from './admin-auth.ts';
 import { HttpError } from './http-error.ts';
 
 export interface RouteContext {
@@ -8,7 +8,10 @@ export interface RouteContext {
   readonly url: URL;
   /** The `{name}` segments of the route's path, percent-decoded. */
   readonly params: Readonly<Record<string, string>>;
-  /** Who is writing, for write routes: the admin, or a workload the route must hold to its own. */
+  /**
+   * Who is calling: for write routes, the admin or a workload the route must hold to its own; for
+   * others, whoever a credential established (undefined when the route was open to the request).
+   */
   readonly caller?: Caller | undefined;
 }
 
@@ -23,6 +26,8 @@ export interface Route {
    * (PROTOCOL.md §4.2), which the handler gets as `caller` and must match against what it writes.
    */
   readonly writers?: Writers;
+  /** Who may call a route that is not a write (default `admin`: see Readers). */
+  readonly readers?: Readers;
   readonly handle: (context: RouteContext) => Promise<void> | void;
 }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROTOCOL_VERSION, STREAM_TOKEN_HEADER } from '@weft/core';
-import type { ClientRegistry } from '../clients/client-registry.ts';
+import type { ClientRegistry, Watcher } from '../clients/client-registry.ts';
+import type { Caller } from '../http/admin-auth.ts';
 import { HttpError } from '../http/http-error.ts';
 import type { MeshCache, MeshCacheListener } from '../mesh-view/mesh-cache.ts';
 import { FrameMemo } from './frame-memo.ts';
@@ -56,10 +57,19 @@ export class WatchHub implements MeshCacheListener {
     this.#schedule();
   }
 
-  /** `GET /v1/watch`: checks the request, then streams frames until either side closes. */
-  open(request: IncomingMessage, response: ServerResponse, query: URLSearchParams): void {
+  /**
+   * `GET /v1/watch`: checks the request, then streams frames until either side closes. `caller`
+   * is who the request's credential proved (undefined on an agent without an admin token).
+   */
+  open(
+    request: IncomingMessage,
+    response: ServerResponse,
+    query: URLSearchParams,
+    caller: Caller | undefined,
+  ): void {
     const watch = parseWatchRequest(query);
     const existing = this.#streams.get(watch.clientId);
+    const watcher = watcherOf(caller, watch.namespace, existing?.record.watcher);
     if (existing === undefined && this.#streams.size >= this.#options.maxWatchClients) {
       throw new HttpError(
         503,
@@ -77,6 +87,7 @@ export class WatchHub implements MeshCacheListener {
       watch.namespace,
       watch.workload,
       watch.protocolVersion,
+      watcher,
     );
     request.socket.setNoDelay(true);
     request.socket.setKeepAlive(true, this.#options.heartbeatMs);
@@ -130,4 +141,30 @@ export class WatchHub implements MeshCacheListener {
       for (const stream of this.#streams.values()) stream.pump();
     });
   }
+}
+
+/**
+ * The stream's watcher, checked: a workload watches only as itself — the namespace it asks the
+ * config of is its identity's (the view of another namespace is not its to read), and it does not
+ * take over a live stream that another identity opened under the same clientId (403 either way).
+ */
+function watcherOf(caller: Caller | undefined, namespace: string, live: Watcher | undefined): Watcher {
+  if (caller === undefined) return { credential: 'open' };
+  if (caller.kind === 'admin') return { credential: 'admin' };
+  if (caller.namespace !== namespace) {
+    throw new HttpError(
+      403,
+      'not-own-namespace',
+      `namespace: ${caller.spiffeId.uri} may watch only its own namespace "${caller.namespace}", not "${namespace}"`,
+    );
+  }
+  const holder = live === undefined ? undefined : 'spiffeId' in live ? live.spiffeId : live.credential;
+  if (holder !== undefined && holder !== 'open' && holder !== caller.spiffeId.uri) {
+    throw new HttpError(
+      403,
+      'client-id-taken',
+      `clientId: a live stream of ${holder} holds this clientId; ${caller.spiffeId.uri} may not replace it`,
+    );
+  }
+  return { credential: caller.credential, spiffeId: caller.spiffeId.uri };
 }

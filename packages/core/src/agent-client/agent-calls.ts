@@ -12,8 +12,9 @@ export interface AgentCallsOptions {
   /** Sent as a bearer token with every call (the agent requires it for writes). */
   readonly adminToken: string | undefined;
   /**
-   * Without an admin token, what registration calls (`toAny`) authorize themselves with: the
-   * workload's own identity (PROTOCOL.md §4.2), never a secret that could write anything else.
+   * Without an admin token, what registration calls (`toAny`) and the watch authorize themselves
+   * with: the workload's own identity (PROTOCOL.md §3.1, §4.2), never a secret that could write
+   * anything else.
    */
   readonly workloadCredential?: WorkloadCredential | undefined;
 }
@@ -72,14 +73,7 @@ export class AgentCalls {
     let lastError: unknown;
     for (const agent of order) {
       try {
-        return await this.to(
-          agent,
-          method,
-          path,
-          body,
-          signal,
-          await this.#registrationHeaders(method, path, body),
-        );
+        return await this.to(agent, method, path, body, signal, await this.authorization(method, path, body));
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         lastError = error;
@@ -90,13 +84,19 @@ export class AgentCalls {
     });
   }
 
-  async #registrationHeaders(
-    method: CallMethod,
+  /**
+   * The `Authorization` a call to an agent carries: the admin token if the client has one, else
+   * the workload's credential (its join token before the first SVID, then an SVID proof made
+   * afresh for this very request: method, path and body); none when the client has neither.
+   */
+  async authorization(
+    method: CallMethod | 'GET',
     path: string,
     body: unknown,
-  ): Promise<Readonly<Record<string, string>> | undefined> {
+  ): Promise<Readonly<Record<string, string>>> {
+    if (this.#options.adminToken !== undefined) return this.#headers;
     const credential = this.#options.workloadCredential;
-    if (this.#options.adminToken !== undefined || credential === undefined) return undefined;
+    if (credential === undefined) return {};
     // The proof covers the exact bytes sent: exchange() serializes the body with this same
     // JSON.stringify, which gives the same text for the same (unchanged) value.
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));

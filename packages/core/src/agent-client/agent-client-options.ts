@@ -39,11 +39,12 @@ export interface AgentClientOptions {
   readonly clock?: Clock;
   readonly random?: Random;
   /**
-   * The agent's admin token, sent as a bearer token with registration calls. Meant for operators'
-   * tools: a workload with `identity` needs none — its registration, lease renewals and
-   * deregistration carry its own credential (its SVID proof, or its join token until the first
-   * SVID; PROTOCOL.md §4.2), which lets it register only itself. A workload holding the admin
-   * token could rewrite all config and mint identities.
+   * The agent's admin token, sent as a bearer token with the watch and registration calls. Meant
+   * for operators' tools: a workload with `identity` needs none — its watch, registration, lease
+   * renewals and deregistration carry its own credential (its SVID proof, or its join token until
+   * the first SVID; PROTOCOL.md §3.1, §4.2), which lets it watch and register only as itself. A
+   * workload holding the admin token could rewrite all config and mint identities. An agent with
+   * an admin token refuses a watch that carries neither.
    */
   readonly adminToken?: string;
   /**

@@ -323,8 +323,11 @@ export class AgentClient {
       ...(resume === undefined ? {} : { epoch: resume.mark.epoch, revision: String(resume.mark.revision) }),
     };
     try {
+      // Made for each connection: an SVID proof is timestamped, and the SVID renews.
+      const headers = await this.#calls.authorization('GET', '/v1/watch', undefined);
       await runWatchStream({
         url: agentUrl(agent, '/v1/watch', query),
+        headers,
         clock: this.#clock,
         signal,
         connectTimeoutMs: this.#settings.connectTimeoutMs,

@@ -7,6 +7,8 @@ import { parseWatchFrame } from './watch-frame.ts';
 
 export interface WatchStreamOptions {
   readonly url: URL;
+  /** The request's credential (`authorization`), when the client has one (PROTOCOL.md §3.1). */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly clock: Clock;
   readonly signal: AbortSignal;
   /** The agent must answer with headers within this time. */
@@ -50,7 +52,7 @@ export async function runWatchStream(options: WatchStreamOptions): Promise<never
       method: 'GET',
       url,
       signal,
-      headers: { accept: 'application/x-ndjson' },
+      headers: { ...options.headers, accept: 'application/x-ndjson' },
     });
     if (response.statusCode !== 200) {
       // The refusal's body only adds detail to the message; failing to read it changes nothing.
