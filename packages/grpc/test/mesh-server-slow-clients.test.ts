@@ -5,10 +5,10 @@
  * its preface is kept. The slow client is support/dripping-client.ts.
  */
 import { connectivityState, status as Status } from '@grpc/grpc-js';
-import { createMesh, type Mesh } from '@weft/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMeshClient, createMeshServer } from '../src/index.ts';
 import { callUnary } from './support/calls.ts';
+import { closedAfterEach } from './support/closed-after-each.ts';
 import { drip } from './support/dripping-client.ts';
 import { type EchoServer, startEchoServer } from './support/echo-server.ts';
 import { type EchoClient, EchoClientConstructor } from './support/echo-service.ts';
@@ -16,20 +16,8 @@ import { grpcWorkload } from './support/mesh-scenario.ts';
 
 const HTTP2_PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
 
-let closers: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const close of closers.reverse()) await close();
-  closers = [];
-});
-
-function meshOf(name: string, workloads: Parameters<typeof createMesh>[0]['workloads'] = []): Mesh {
-  const mesh = createMesh({
-    workload: { name, namespace: 'default', serviceAccount: name, labels: { app: name } },
-    workloads,
-  });
-  closers.push(() => mesh.close());
-  return mesh;
-}
+const closers = closedAfterEach();
+const meshOf = closers.meshOf;
 
 async function frontend(prefaceTimeoutMs: number): Promise<{ server: EchoServer; client: EchoClient }> {
   const server = await startEchoServer('frontend', {

@@ -1,6 +1,6 @@
 import { status as Status } from '@grpc/grpc-js';
-import { createMesh, type Mesh } from '@weft/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { Mesh } from '@weft/core';
+import { describe, expect, it } from 'vitest';
 import {
   createMeshClient,
   createMeshServer,
@@ -11,6 +11,7 @@ import {
   type IncomingCall,
 } from '../src/index.ts';
 import { callUnary } from './support/calls.ts';
+import { closedAfterEach } from './support/closed-after-each.ts';
 import { type EchoServer, startEchoServer } from './support/echo-server.ts';
 import { type EchoClient, EchoClientConstructor } from './support/echo-service.ts';
 import { grpcWorkload } from './support/mesh-scenario.ts';
@@ -19,20 +20,8 @@ import { grpcWorkload } from './support/mesh-scenario.ts';
  * Two meshed services: `frontend` (a MeshServer whose handler calls `backend` through the mesh)
  * and `backend` (a plain echo server). The test calls frontend through a mesh of its own.
  */
-let closers: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const close of closers.reverse()) await close();
-  closers = [];
-});
-
-function meshOf(name: string, workloads: Parameters<typeof createMesh>[0]['workloads'] = []): Mesh {
-  const mesh = createMesh({
-    workload: { name, namespace: 'default', serviceAccount: name, labels: { app: name } },
-    workloads,
-  });
-  closers.push(() => mesh.close());
-  return mesh;
-}
+const closers = closedAfterEach();
+const meshOf = closers.meshOf;
 
 function clientOf(mesh: Mesh, target: string): EchoClient {
   const client = createMeshClient(mesh, EchoClientConstructor, target);

@@ -1,12 +1,13 @@
 import { status as Status } from '@grpc/grpc-js';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { createMesh, type Mesh } from '@weft/core';
+import type { createMesh, Mesh } from '@weft/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { singleRoute } from '../../core/test/support/istio-yaml.ts';
 import { startTestSdk, type TestSdk } from '../../core/test/support/otel-test-sdk.ts';
 import { createMeshClient, createMeshServer } from '../src/index.ts';
 import { callUnary } from './support/calls.ts';
+import { closedAfterEach } from './support/closed-after-each.ts';
 import { type EchoServer, startEchoServer } from './support/echo-server.ts';
 import { EchoClientConstructor } from './support/echo-service.ts';
 import { grpcWorkload } from './support/mesh-scenario.ts';
@@ -229,21 +230,9 @@ spec:
 });
 
 describe('trace context across a meshed gRPC workload', () => {
-  let closers: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const close of closers.reverse()) await close();
-    closers = [];
-  });
-
-  function meshOf(name: string, workloads: Parameters<typeof createMesh>[0]['workloads'] = []): Mesh {
-    const mesh = createMesh({
-      workload: { name, namespace: 'default', serviceAccount: name, labels: { app: name } },
-      workloads,
-      telemetry: telemetry(),
-    });
-    closers.push(() => mesh.close());
-    return mesh;
-  }
+  const closers = closedAfterEach();
+  const meshOf = (name: string, workloads: Parameters<typeof createMesh>[0]['workloads'] = []): Mesh =>
+    closers.meshOf(name, workloads, { telemetry: telemetry() });
 
   async function serverOf(name: string, mesh?: Mesh): Promise<EchoServer> {
     const server = await startEchoServer(name, mesh === undefined ? {} : { server: createMeshServer(mesh) });
